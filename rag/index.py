@@ -1,0 +1,445 @@
+"""The persisted index: FAISS inner-product vectors, a JSON docstore, and a manifest.
+
+Layout of an index directory::
+
+    manifest.json            schema, embedding engine/model/dim, per-article hashes,
+                             the data generation in use and each data file's size + SHA-256
+    gen-<stamp>/vectors.faiss   faiss.write_index of an IndexFlatIP (row i = chunk i)
+    gen-<stamp>/chunks.json     the chunks, in row order
+    gen-<stamp>/articles.json   the cleaned articles (body, title, dates)
+    gen-<stamp>/sentences.json  every sentence as [article id, start, end] into its body
+    gen-<stamp>/sentences.faiss their vectors (row i = sentence i), for answer selection
+    cache/<engine>--<model>.npz embedding cache (NumPy, no pickle)
+
+Nothing is pickled. A build writes a fresh ``gen-*`` directory and then replaces
+``manifest.json`` atomically, so an interrupted build leaves the previous index in use.
+Loading verifies every file against the manifest and raises a one-line project error
+naming the fix. Covers: building, updating only changed articles, loading, searching.
+Does not cover: ranking beyond the raw vector search (``rag.retrieval``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from rag.chunking import Chunk, chunk_article
+from rag.embeddings import CachedEmbeddings, EngineEmbeddings
+from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.ingest import Article, article_files, article_id, load_article, read_text
+from rag.text import sentence_spans
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+PIPELINE_VERSION = "ingest-1/chunk-1/sent-1"  # bump when cleaning or chunking changes output
+MANIFEST = "manifest.json"
+DATA_FILES = ("vectors.faiss", "chunks.json", "articles.json", "sentences.json", "sentences.faiss")
+
+Progress = Callable[[int, int, str], None]
+
+
+def _fix(directory: Path) -> str:
+    return f"Rebuild it with `rag index --index {directory}`."
+
+
+# ---------------------------------------------------------------- the loaded index
+
+
+@dataclass
+class Index:
+    """A loaded, verified index: articles, chunks (row order) and their vectors."""
+
+    directory: Path
+    manifest: dict
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    vectors: faiss.Index
+    sentences: list[tuple[str, int, int]]  # (article id, start, end) into the article body
+    sentence_vectors: np.ndarray  # (len(sentences), dim), normalised
+
+    @property
+    def engine(self) -> str:
+        return self.manifest["embedding"]["engine"]
+
+    @property
+    def model(self) -> str:
+        return self.manifest["embedding"]["model"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["embedding"]["dim"])
+
+    @property
+    def fingerprint(self) -> str:
+        """Short content hash of the data files: two indexes with equal fingerprints are equal."""
+        joined = "".join(self.manifest["files"][name]["sha256"] for name in DATA_FILES)
+        return hashlib.sha256(joined.encode()).hexdigest()[:12]
+
+    def search(self, query: np.ndarray, k: int, rows: list[int] | None = None) -> list[tuple[int, float]]:
+        """Top ``k`` ``(row, inner product)`` for one query vector, optionally among ``rows``."""
+        if self.vectors.ntotal == 0 or k <= 0 or rows == []:
+            return []
+        q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if q.shape[1] != self.vectors.d:
+            raise IndexMismatchError(
+                f"Query vectors have {q.shape[1]} dimensions but the index has {self.vectors.d}.",
+                _fix(self.directory),
+            )
+        params = None
+        if rows is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+            k = min(k, len(rows))
+        scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def check_embeddings(self, embeddings: EngineEmbeddings) -> None:
+        """Raise ``IndexMismatchError`` unless ``embeddings`` made this index's vectors."""
+        if (embeddings.engine, embeddings.model) != (self.engine, self.model):
+            raise IndexMismatchError(
+                f"The index at {self.directory} was built with {self.engine} ({self.model}), "
+                f"not {embeddings.engine} ({embeddings.model}).",
+                f"Rebuild it with `rag index --index {self.directory}` or set RAG_EMBEDDINGS={self.engine}.",
+            )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(directory: Path) -> dict:
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(f"No index at {directory}.", f"Build it with `rag index --index {directory}`.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["embedding"]["engine"], manifest["files"], manifest["generation"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise IndexCorruptError(f"The index manifest {path} is unreadable or incomplete.", _fix(directory)) from err
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise IndexMismatchError(
+            f"The index at {directory} has schema version {manifest.get('schema_version')}, "
+            f"this program reads version {SCHEMA_VERSION}.",
+            _fix(directory),
+        )
+    return manifest
+
+
+def load_index(directory: Path) -> Index:
+    """Load and verify an index; raise a one-line ``RagError`` if it is missing or damaged."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    data = directory / manifest["generation"]
+    for name in DATA_FILES:
+        path = data / name
+        expected = manifest["files"].get(name)
+        if expected is None or not path.exists():
+            raise IndexCorruptError(f"Index file {path} is missing.", _fix(directory))
+        size = path.stat().st_size
+        if size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            raise IndexCorruptError(
+                f"Index file {path} is damaged or truncated ({size:,} of {expected['bytes']:,} bytes).",
+                _fix(directory),
+            )
+    try:
+        vectors = faiss.read_index(str(data / "vectors.faiss"))
+        chunks = [Chunk.from_dict(d) for d in json.loads((data / "chunks.json").read_text(encoding="utf-8"))]
+        articles = {
+            d["id"]: Article.from_dict(d) for d in json.loads((data / "articles.json").read_text(encoding="utf-8"))
+        }
+        sentences = [(a, int(s), int(e)) for a, s, e in json.loads((data / "sentences.json").read_text("utf-8"))]
+        sentence_index = faiss.read_index(str(data / "sentences.faiss"))
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        raise IndexCorruptError(f"The index at {directory} cannot be read ({err}).", _fix(directory)) from err
+    dim = int(manifest["embedding"]["dim"])
+    if (
+        vectors.ntotal != len(chunks)
+        or sentence_index.ntotal != len(sentences)
+        or vectors.d != dim
+        or sentence_index.d != dim
+    ):
+        raise IndexCorruptError(
+            f"The index at {directory} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks, "
+            f"{sentence_index.ntotal} for {len(sentences)} sentences, {dim} dimensions expected).",
+            _fix(directory),
+        )
+    sentence_vectors = _all_vectors(sentence_index)
+    return Index(directory, manifest, articles, chunks, vectors, sentences, sentence_vectors)
+
+
+def _all_vectors(index: faiss.Index) -> np.ndarray:
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary and the UI."""
+
+    articles: int = 0
+    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    embedded: int = 0  # texts sent to the embedding engine (cache misses)
+    seconds: float = 0.0
+    engine: str = ""
+    model: str = ""
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.articles} articles, {self.chunks} chunks",
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged",
+            f"{self.embedded} passages embedded",
+            f"{self.seconds:.1f} s",
+            f"engine {self.engine} ({self.model})",
+        ]
+        return "; ".join(parts)
+
+
+@contextlib.contextmanager
+def _build_lock(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@dataclass
+class _Entry:
+    """One article's share of the index."""
+
+    article: Article
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[tuple[int, int]]
+    sentence_vectors: np.ndarray
+
+
+def _entries_of(index: Index) -> dict[str, _Entry]:
+    """Split a loaded index back into per-article entries (to keep unchanged ones)."""
+    chunk_vectors = _all_vectors(index.vectors)
+    chunk_rows: dict[str, list[int]] = {}
+    for row, chunk in enumerate(index.chunks):
+        chunk_rows.setdefault(chunk.article_id, []).append(row)
+    sent_rows: dict[str, list[int]] = {}
+    for row, (aid, _, _) in enumerate(index.sentences):
+        sent_rows.setdefault(aid, []).append(row)
+    return {
+        aid: _Entry(
+            article,
+            [index.chunks[r] for r in chunk_rows.get(aid, [])],
+            chunk_vectors[chunk_rows.get(aid, [])],
+            [index.sentences[r][1:] for r in sent_rows.get(aid, [])],
+            index.sentence_vectors[sent_rows.get(aid, [])],
+        )
+        for aid, article in index.articles.items()
+    }
+
+
+class IndexBuilder:
+    """Turns an articles directory into an index directory, touching only what changed.
+
+    An article whose file hash and pipeline version match the existing index keeps its
+    chunks and vectors; new or changed ones are cleaned, chunked and embedded (through
+    the cache); deleted ones are dropped. A file that has become unreadable keeps its
+    previously indexed version and yields a warning. An index made with another engine or
+    model, or a damaged one, is rebuilt from scratch rather than mixed.
+    """
+
+    def __init__(self, embeddings: EngineEmbeddings, chunk_chars: int = 600) -> None:
+        self.embeddings = embeddings
+        self.chunk_chars = chunk_chars
+
+    @property
+    def pipeline(self) -> str:
+        return f"{PIPELINE_VERSION}/chars-{self.chunk_chars}"
+
+    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, dict[str, _Entry]]:
+        """The existing index and the entries that may be reused from it."""
+        try:
+            old = load_index(directory)
+        except IndexMissingError:
+            return None, {}
+        except (IndexCorruptError, IndexMismatchError) as err:
+            report.warnings.append(f"existing index not reused: {err.problem}")
+            log.warning("existing index not reused: %s", err.problem)
+            return None, {}
+        if (old.engine, old.model) != (self.embeddings.engine, self.embeddings.model):
+            report.warnings.append(
+                f"existing index was built with {old.engine} ({old.model}); re-embedding everything"
+            )
+            return None, {}
+        if old.manifest.get("pipeline") != self.pipeline:
+            log.info("pipeline changed (%s -> %s): re-chunking", old.manifest.get("pipeline"), self.pipeline)
+            return old, {}
+        return old, _entries_of(old)
+
+    def run(self, articles_dir: Path, index_dir: Path, progress: Progress | None = None) -> BuildReport:
+        started = time.perf_counter()
+        articles_dir, index_dir = Path(articles_dir), Path(index_dir)
+        report = BuildReport(engine=self.embeddings.engine, model=self.embeddings.model)
+        files = article_files(articles_dir)
+        with _build_lock(index_dir):
+            old, reusable = self._previous(index_dir, report)
+            old_hashes = {aid: meta["sha256"] for aid, meta in (old.manifest["articles"] if old else {}).items()}
+            cache = CachedEmbeddings(self.embeddings, index_dir / "cache")
+            entries: list[_Entry] = []
+            for done, path in enumerate(files):
+                if progress:
+                    progress(done, len(files), article_id(path))
+                entry = self._one(path, reusable, old_hashes, cache, report)
+                if entry:
+                    entries.append(entry)
+            if progress:
+                progress(len(files), len(files), "")
+            report.removed = sorted(set(old_hashes) - {e.article.id for e in entries})
+            report.articles = len(entries)
+            report.chunks = sum(len(e.chunks) for e in entries)
+            report.embedded = cache.embedded
+            if old is None or report.added or report.changed or report.removed or not reusable:
+                self._write(index_dir, entries, old, report)
+                cache.save(keep={cache.key(t) for e in entries for t in self._texts(e)})
+        report.seconds = time.perf_counter() - started
+        return report
+
+    @staticmethod
+    def _texts(entry: _Entry) -> list[str]:
+        body = entry.article.body
+        return [c.embed_text() for c in entry.chunks] + [body[s:e] for s, e in entry.sentences]
+
+    def _one(
+        self, path: Path, reusable: dict[str, _Entry], old_hashes: dict[str, str], cache: CachedEmbeddings,
+        report: BuildReport,
+    ) -> _Entry | None:
+        """Index one file, reusing its previous entry when the file is unchanged."""
+        aid = article_id(path)
+        try:
+            _, digest = read_text(path)
+            if aid in reusable and old_hashes.get(aid) == digest:
+                report.unchanged += 1
+                return reusable[aid]
+            article = load_article(path)
+        except ArticleError as err:
+            if aid in reusable:
+                message = f"{err} Kept the previously indexed version."
+                report.warnings.append(message)
+                log.warning("%s", message)
+                report.unchanged += 1
+                return reusable[aid]
+            report.warnings.append(f"skipped {err}")
+            log.warning("skipped %s", err)
+            return None
+        chunks = chunk_article(article, self.chunk_chars)
+        sentences = sentence_spans(article.body)
+        vectors = cache.embed_passages(
+            [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
+        )
+        (report.changed if aid in old_hashes else report.added).append(aid)
+        return _Entry(article, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
+
+    def _write(self, index_dir: Path, entries: list[_Entry], old: Index | None, report: BuildReport) -> None:
+        dim = self.embeddings.dim
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        generation = f"gen-{stamp}"
+        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
+        try:
+            for name, matrices in (
+                ("vectors.faiss", [e.chunk_vectors for e in entries]),
+                ("sentences.faiss", [e.sentence_vectors for e in entries]),
+            ):
+                flat = faiss.IndexFlatIP(dim)
+                rows = [m for m in matrices if len(m)]
+                if rows:
+                    flat.add(np.ascontiguousarray(np.vstack(rows), dtype=np.float32))
+                faiss.write_index(flat, str(tmp / name))
+            _write_json(tmp / "chunks.json", [c.to_dict() for e in entries for c in e.chunks])
+            _write_json(tmp / "articles.json", [e.article.to_dict() for e in entries])
+            _write_json(tmp / "sentences.json", [[e.article.id, s, t] for e in entries for s, t in e.sentences])
+            files = {}
+            for name in DATA_FILES:
+                path = tmp / name
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
+                files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            tmp.chmod(0o755)
+            os.replace(tmp, index_dir / generation)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "created": old.manifest.get("created", now) if old else now,
+            "updated": now,
+            "embedding": {"engine": self.embeddings.engine, "model": self.embeddings.model, "dim": dim},
+            "pipeline": self.pipeline,
+            "generation": generation,
+            "files": files,
+            "articles": {
+                e.article.id: {
+                    "sha256": e.article.sha256,
+                    "title": e.article.title,
+                    "date": e.article.date,
+                    "chunks": len(e.chunks),
+                }
+                for e in entries
+            },
+            "counts": {
+                "articles": len(entries),
+                "chunks": sum(len(e.chunks) for e in entries),
+                "sentences": sum(len(e.sentences) for e in entries),
+            },
+        }
+        _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+        report.written = True
+        for stale in index_dir.glob("gen-*"):
+            if stale.name != generation:
+                shutil.rmtree(stale, ignore_errors=True)
+        for stale in index_dir.glob(".tmp-gen-*"):
+            shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,354 @@
+"""Question analysis: language, question type, dates, and the concepts a question asks about.
+
+Covers: turning a question (English or Vietnamese) into a ``Query``: its language, its
+type (who / when / where / signed / number / rank / what), the periods it names, the
+named things in it, and ``Concept`` records - each a set of accent-folded Vietnamese
+phrases from the domain lexicon (``rag/data/lexicon.tsv``) or the question's own words -
+used both to expand lexical search and to check that an answer covers the question.
+Does not cover: searching or scoring passages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from rag.dates import Period, question_period_spans
+from rag.text import expanded_syllables, fold, normalize
+
+# ---------------------------------------------------------------- lexicon
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    keys: tuple[str, ...]  # folded
+    expansions: tuple[str, ...]  # folded Vietnamese phrases
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(text: str | None = None) -> tuple[LexiconEntry, ...]:
+    """Parse the lexicon TSV (the packaged one by default)."""
+    if text is None:
+        text = resources.files("rag").joinpath("data/lexicon.tsv").read_text(encoding="utf-8")
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        keys, _, expansions = line.partition("\t")
+        entries.append(
+            LexiconEntry(
+                keys=tuple(fold(k).strip() for k in keys.split("|") if k.strip()),
+                expansions=tuple(fold(e).strip() for e in expansions.split("|") if e.strip()),
+            )
+        )
+    return tuple(entries)
+
+
+@lru_cache(maxsize=4)
+def _lexicon_pattern(entries: tuple[LexiconEntry, ...]) -> tuple[re.Pattern[str], dict[str, LexiconEntry]]:
+    by_key: dict[str, LexiconEntry] = {}
+    for entry in entries:
+        for key in entry.keys:
+            by_key.setdefault(key, entry)
+    alternation = "|".join(re.escape(k) for k in sorted(by_key, key=len, reverse=True))
+    return re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])"), by_key
+
+
+# ---------------------------------------------------------------- vocabulary
+
+_EN_STOP = set(
+    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "into", "over", "after", "before", "during", "between", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "that", "this", "these", "those", "it", "its", "they", "them", "their", "there", "he", "she", "his", "her", "him", "i", "you", "we", "our", "your", "my", "me", "us", "not", "no", "any", "some", "all", "each", "other", "another", "such", "than", "then", "so", "as", "if", "also", "only", "just", "very", "more", "most", "much", "many", "per", "via", "up", "out", "off", "down", "according", "say", "said", "tell", "told", "name", "named", "list", "give", "given", "describe", "described", "mention", "mentioned", "article", "articles", "report", "reported", "news", "s", "t", "one", "ones", "thing", "things", "kind", "kinds", "type", "types"]
+)
+_VI_STOP = set(
+    fold(w)
+    for w in ["là", "gì", "nào", "ai", "đâu", "sao", "thế", "nào", "bao", "nhiêu", "mấy", "khi", "nào", "lúc", "nào", "bao", "giờ", "của", "và", "với", "cho", "các", "những", "một", "được", "bị", "đã", "đang", "sẽ", "có", "không", "thì", "mà", "này", "kia", "đó", "ấy", "vậy", "như", "theo", "tại", "trong", "ngoài", "trên", "dưới", "từ", "đến", "về", "vào", "ra", "để", "do", "bởi", "hay", "hoặc", "cũng", "rất", "nhiều", "ít", "gồm", "hãy", "xin", "cho", "biết", "ông", "bà", "anh", "chị", "họ", "hai", "bên", "việc", "người", "nhau", "lại", "còn", "nữa", "vị", "điều", "hỏi", "bài", "báo", "tin"]
+)
+_EN_HINTS = {"what", "who", "which", "when", "where", "how", "did", "does", "the", "was", "were", "is", "of", "and"}
+_VI_MARKS = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
+
+
+def detect_language(text: str) -> str:
+    """``vi`` or ``en``: Vietnamese diacritics and function words against English ones."""
+    words = re.findall(r"\w+", text.lower())
+    if not words:
+        return "en"
+    marked = sum(1 for w in words if _VI_MARKS.search(w))
+    english = sum(1 for w in words if w in _EN_HINTS)
+    if marked >= max(2, english) or (marked and not english):
+        return "vi"
+    folded = [fold(w) for w in words]
+    vi_plain = sum(1 for w in folded if w in {"ai", "gi", "nao", "dau", "bao", "nhieu", "cua", "nhung", "duoc"})
+    return "vi" if vi_plain > english else "en"
+
+
+# ---------------------------------------------------------------- question types
+
+_TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bmay (nam|nguoi|xe|lan|nuoc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
+    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem) nao\b|\bngay bao nhieu\b")),
+    ("where", re.compile(r"\bwhere\b|\bwhich (province|district|city|country|place|venue|location|border gate)\b|\bin which (province|district|city|country|place)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,3}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|vi|ong|ba|lanh dao|nhan vat)( \w+){0,3} nao\b|\bten (la )?gi\b|\bla ai\b")),
+    ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office)\b|\bchuc vu\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b")),
+    ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
+]
+
+
+def question_type(question: str) -> str:
+    """The first matching type in priority order, else ``what``."""
+    f = fold(question)
+    for name, rx in _TYPE_PATTERNS:
+        if rx.search(f):
+            return name
+    return "what"
+
+
+# ---------------------------------------------------------------- concepts
+
+
+@dataclass(frozen=True)
+class Concept:
+    """Something the question asks about: any of ``phrases`` (folded) in a passage covers it."""
+
+    label: str
+    phrases: tuple[str, ...]
+    kind: str = "word"  # word | lexicon | name | number
+    weight: float = 1.0  # below 1 for concepts a part of a question borrows from the other parts
+
+    def tokens(self) -> list[str]:
+        return [t for p in self.phrases for t in p.split()]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    lang: str
+    qtype: str
+    periods: tuple[Period, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+    names: tuple[str, ...] = field(default=())  # capitalised names in the question, folded
+    parts: tuple[Query, ...] = ()  # sub-questions of a two-part question ("X in 2021, and Y in 2024?")
+    focus: str = ""  # what the question asks for ("command vehicles" in "how many command vehicles"), folded
+    head_at: str = ""  # first | last: where the focus's head noun is
+
+    @property
+    def search_text(self) -> str:
+        """The question plus its Vietnamese expansions, for lexical search."""
+        extra = " ".join(p for c in self.concepts if c.kind == "lexicon" for p in c.phrases)
+        return f"{self.text} {extra}".strip()
+
+
+# Capitalised words that are not names (sentence starts, English function words, months).
+_NOT_NAMES = {
+    "what", "which", "who", "when", "where", "why", "how", "did", "does", "do", "is", "was", "were", "are",
+    "in", "on", "at", "the", "a", "an", "and", "of", "for", "to", "during", "after", "before", "according",
+    "i", "if", "with", "from", "by", "as", "it", "its", "his", "her", "their", "there", "that", "this",
+    "general", "colonel", "minister", "deputy", "prime", "president", "lieutenant", "major", "senior",
+    "mr", "mrs", "ms", "dr", "gen", "col", "lt", "maj", "people", "army", "chief", "staff", "command", "party",
+    "state", "ministry", "border", "guard", "guards", "force", "forces", "day", "national", "central", "committee",
+    "military", "defence", "defense", "commission", "congress", "government", "office", "department", "friendship",
+    "exchange", "protocol", "memorandum", "agreement", "plan", "year", "new", "first", "second", "third",
+    "despite", "although", "besides", "apart", "ong", "ba", "anh", "chi", "ngai", "dong chi", "theo", "tai", "trong",
+    "sau", "truoc", "nam", "thang", "ngay", "ve", "cac", "nhung",
+}
+_WORD_SPAN = re.compile(r"[^\W\d_][\w\-]*(?:['’]s)?")
+
+
+def _capitalised_runs(text: str) -> list[tuple[int, int]]:
+    """Spans of consecutive words that start with an upper-case letter."""
+    runs: list[tuple[int, int]] = []
+    for m in _WORD_SPAN.finditer(text):
+        if not m.group(0)[0].isupper():
+            continue
+        if runs and text[runs[-1][1] : m.start()].strip() == "":
+            runs[-1] = (runs[-1][0], m.end())
+        else:
+            runs.append(m.span())
+    return runs
+
+
+def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+    """Capitalised word runs that look like names of people, places or organisations.
+
+    Words inside ``blocked`` spans (dates, lexicon terms such as ``Vietnam`` or ``Deputy
+    Minister``) split a run. Vietnamese capitalises every syllable of a name (``Phạm Minh
+    Chính``) but only the first of a title (``Thủ tướng``), so a Vietnamese name needs two
+    capitalised syllables unless the word is not Vietnamese (``Savannakhet``). A sentence's
+    first word is not taken for a name.
+    """
+    found = []
+    for run_start, run_end in _capitalised_runs(text):
+        initial = run_start == 0 or text[:run_start].rstrip().endswith((".", "?", "!", ":", ","))
+        groups: list[list[tuple[int, int]]] = [[]]
+        for m in _WORD_SPAN.finditer(text, run_start, run_end):
+            s, e = m.span()
+            word = re.sub(r"['’]s$", "", m.group(0))
+            if fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) or any(
+                not (e <= bs or s >= be) for bs, be in blocked
+            ):
+                groups.append([])
+                continue
+            groups[-1].append((s, s + len(word)))
+        for group in groups:
+            if initial and group and group[0][0] == run_start and len(group) == 1:
+                continue  # a lone capitalised first word is the sentence's start, not a name
+            if not group:
+                continue
+            words = [text[s:e] for s, e in group]
+            if lang == "vi" and len(words) < 2 and _VI_MARKS.search(words[0]):
+                continue
+            found.append((fold(" ".join(words)), (group[0][0], group[-1][1])))
+    return found
+
+
+# Where a question splits into parts: ", and who ...", "; ...", ", và ... nào".
+_PART_SPLIT = re.compile(
+    r"(?:,\s*|;\s*|\?\s+)(?:and\s+|va\s+|con\s+)?(?=(?:who|what|when|where|which|how|in which|on what|"
+    r"and\s+(?:who|what|when|where|which|how))\b)|"
+    r",\s*(?:va|con)\s+(?=\S+(?:\s+\S+){0,20}\s+(?:ai|gi|nao|dau|bao nhieu|may)\b)|"
+    r"\s+and\s+(?=(?:who|what|when|where|which|how)\b)"
+)
+# What a question asks for, tried in order: "how much did X cost" -> cost, "how many X",
+# "what is the X of", "which X", "bao nhiêu X". The mode says where the head noun is.
+_FOCUS = [
+    ("last", re.compile(r"\bhow much\b.*\b(cost|costs|spend|spent|worth|paid|pay|price)\b")),
+    ("last", re.compile(r"\b(?:how many|how much|number of|what number of)\s+(.+)")),
+    ("last", re.compile(r"^(?:what|which)\s+(?:is|was|are|were)\s+the\s+(.+)")),
+    ("first", re.compile(r"^(?:which|what)\s+(?!is\b|was\b|are\b|were\b|did\b|does\b|do\b)(.+)")),
+    ("first", re.compile(r"\b(?:bao nhieu|may)\s+(.+)")),
+]
+_FOCUS_END = {
+    "the", "a", "an", "that", "which", "who", "did", "do", "does", "was", "were", "is", "are", "has", "have",
+    "had", "will", "would", "can", "could", "of", "in", "on", "at", "for", "to", "from", "by", "with", "da",
+    "duoc", "la", "cua", "trong", "tai", "o", "de", "cho", "va", "khi",
+}
+
+
+def _focus(folded: str) -> tuple[str, str]:
+    """(up to three words naming what the question asks for, and ``first``/``last``: where
+    their head is - "lao military *students*", "*học sinh* Lào")."""
+    for mode, rx in _FOCUS:
+        m = rx.search(folded)
+        if not m:
+            continue
+        words = re.findall(r"[a-z0-9'-]+", m.group(1))
+        while words and words[0] in ("the", "a", "an"):
+            words = words[1:]
+        taken: list[str] = []
+        for word in words:
+            if word in _FOCUS_END or len(taken) == 3:
+                break
+            taken.append(word)
+            if word.endswith(("'", "'s")):  # "how many countries' armies": the countries are counted
+                taken[-1] = word[:-2] if word.endswith("'s") else word[:-1]
+                break
+        if taken:
+            return " ".join(taken), mode
+    return "", ""
+
+
+def analyze(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
+    """Build the ``Query`` for a question, with ``parts`` when it asks two things at once."""
+    query = _analyze_one(question, lexicon)
+    parts = _split_parts(query, lexicon)
+    if len(parts) > 1:
+        query = Query(**{**query.__dict__, "parts": tuple(parts)})
+    return query
+
+
+def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list[Query]:
+    """Sub-questions: clauses joined by "and"/"và" with their own question word, and one
+    part per period when a clause names several periods ("in 2020 and in 2024")."""
+    folded = fold(query.text)
+    pieces, last = [], 0
+    for m in _PART_SPLIT.finditer(folded):
+        if m.start() - last >= 12:
+            pieces.append(query.text[last : m.start()])
+            last = m.end()
+    pieces.append(query.text[last:])
+    def thin(piece: str) -> bool:  # too little to stand alone ("and how many years each?")
+        part = _analyze_one(piece, lexicon)
+        return len([c for c in part.concepts if c.kind != "word" or part.lang == "vi"]) < 2
+
+    texts: list[str] = []
+    for piece in (p.strip(" ,;") for p in pieces if p.strip(" ,;")):
+        if texts and (thin(piece) or thin(texts[-1])):
+            texts[-1] = f"{texts[-1]}, {piece}"  # glue it to its neighbour
+        else:
+            texts.append(piece)
+    parts = [_analyze_one(t, lexicon) for t in texts]
+    split: list[Query] = []
+    for part in parts:
+        if len(part.periods) > 1:
+            split.extend(Query(**{**part.__dict__, "periods": (period,)}) for period in part.periods)
+        else:
+            split.append(part)
+    if len(split) < 2:
+        return []
+    # an elliptical part ("who held that post ...") borrows the others' concepts, at a lower weight
+    return [
+        Query(**{**p.__dict__, "lang": query.lang, "concepts": p.concepts + tuple(
+            Concept(c.label, c.phrases, c.kind, 0.3)
+            for other in split if other is not p for c in other.concepts
+            if c.kind != "name" and all(c.phrases != own.phrases for own in p.concepts)
+        )})
+        for p in split
+    ]
+
+
+def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
+    text = normalize(" ".join(question.split()))
+    lang = detect_language(text)
+    lexicon = lexicon or load_lexicon()
+    pattern, by_key = _lexicon_pattern(lexicon)
+    folded = fold(text)
+    masked = list(folded)  # same length as text (NFC in, one folded char per char)
+
+    def mask(span: tuple[int, int]) -> None:
+        masked[span[0] : span[1]] = " " * (span[1] - span[0])
+
+    period_spans = question_period_spans(text)
+    for _, span in period_spans:
+        mask(span)
+    concepts: list[Concept] = []
+    seen: set[tuple[str, ...]] = set()
+    lexicon_spans = []
+    for m in pattern.finditer("".join(masked)):
+        entry = by_key[m.group(0)]
+        lexicon_spans.append(m.span())
+        phrases = tuple(dict.fromkeys((*entry.expansions, m.group(0))))
+        if phrases not in seen:
+            seen.add(phrases)
+            concepts.append(Concept(m.group(0), phrases, "lexicon"))
+    for span in lexicon_spans:
+        mask(span)
+    names = _name_spans(text, lang, [span for _, span in period_spans] + lexicon_spans)
+    for name, span in names:
+        concepts.insert(0, Concept(name, (name,), "name"))
+        mask(span)
+    # the question's other content words, as themselves
+    stop = _VI_STOP | _EN_STOP
+    run: list[str] = []
+    segments = re.split(r"[^\w ]| {2,}", "".join(masked))  # punctuation and masked spans break runs
+    for word in [w for seg in segments for w in [*expanded_syllables(seg), ""]]:
+        if word and word not in stop and not word.isdigit():
+            run.append(word)
+            continue
+        # Vietnamese words span syllables: a run becomes its bigrams; English words stand alone
+        units = [f"{a} {b}" for a, b in zip(run, run[1:])] if lang == "vi" and len(run) > 1 else run
+        concepts.extend(Concept(u, (u,), "word") for u in dict.fromkeys(units))
+        run = []
+        if word.isdigit():
+            concepts.append(Concept(word, (word,), "number"))
+    focus, head_at = _focus(folded)
+    return Query(
+        text=text,
+        lang=lang,
+        qtype=question_type(text),
+        periods=tuple(p for p, _ in period_spans),
+        concepts=tuple(concepts),
+        names=tuple(dict.fromkeys(name for name, _ in names)),
+        focus=focus,
+        head_at=head_at,
+    )
