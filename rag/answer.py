@@ -86,16 +86,72 @@ def format_date(iso: str | None) -> str:
 
 # ---------------------------------------------------------------- sentence table
 
-_TITLES = (
-    r"Đại tướng|Thượng tướng|Trung tướng|Thiếu tướng|Đại tá|Thượng tá|Trung tá|Thiếu tá|Thủ tướng|"
-    r"Bộ trưởng|Thứ trưởng|Chủ tịch nước|Chủ tịch|Tổng Bí thư|Tổng Tham mưu trưởng|Đại sứ|Tư lệnh|"
-    r"đồng chí|ông|bà|Phó Thủ tướng|Trưởng đoàn"
+# Titles that come before a person's name ("Đại tướng Phan Văn Giang", "Thủ tướng Chính phủ
+# Phạm Minh Chính", "Chủ tịch nước Lào Thongloun Sisoulith"), folded.
+_TITLE_WORDS = (
+    "dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta",
+    "thu tuong", "bo truong", "thu truong", "chu tich nuoc", "chu tich", "tong bi thu", "tong tham muu truong",
+    "dai su", "tu lenh", "dong chi", "ong", "ba", "pho thu tuong", "truong doan", "tuy vien quoc phong",
 )
-# a title, up to 60 characters of further titles, then a run of 2-4 capitalised words
-_PERSON = re.compile(rf"(?:{_TITLES})(?:[^.;:]{{0,60}}?)\s((?:[A-ZĐ][^\s,.;:()]+\s){{1,3}}[A-ZĐ][^\s,.;:()]+)")
+# Institutions and countries, which sit between a title and a name ("Bộ trưởng Bộ Quốc
+# phòng Phan Văn Giang") but are never part of the name; folded, longest first.
+_ORG_PHRASES = sorted(
+    (
+        tuple(p.split())
+        for p in (
+            "bo quoc phong", "quoc phong", "chinh phu", "viet nam", "lao", "campuchia", "quan doi nhan dan",
+            "qdnd", "bqp", "bdbp", "bo chinh tri", "quan uy trung uong", "trung uong dang", "bo tong tham muu",
+            "bo tu lenh", "bo doi bien phong", "bien phong", "nha nuoc", "quoc hoi", "dang", "quan doi",
+            "bo an ninh", "tong cuc", "uy vien", "thuong vu",
+        )
+    ),
+    key=len,
+    reverse=True,
+)
 _PLACE = re.compile(
-    r"(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|Trụ sở|thị xã|tại|ở)\s((?:[A-ZĐ][^\s,.;:()]*\s?){1,4})"
+    r"(?:\b(?:tại|ở)\s+(?:(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|thị xã|xã|khu vực)\s+)?[A-ZĐ])|"
+    r"(?:\b(?:tỉnh|huyện|thành phố|cửa khẩu|thủ đô)\s+[A-ZĐ])"
 )
+_TOKEN = re.compile(r"[^\s]+")
+
+
+def _org_at(folded: list[str], j: int) -> int:
+    """Length of the institution/country phrase starting at word ``j`` (0: none)."""
+    for phrase in _ORG_PHRASES:
+        if tuple(folded[j : j + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
+
+def persons_in(text: str) -> set[str]:
+    """Folded names of the people a passage names after a title (two to four capitalised words)."""
+    raw = [m.group(0) for m in _TOKEN.finditer(text)]
+    words = [w.strip("()\"“”'‘’") for w in raw]
+    folded = [fold(w.rstrip(",.;:")) for w in words]
+    found = set()
+    for i in range(len(words)):
+        for title in _TITLE_WORDS:
+            size = len(title.split())
+            if " ".join(folded[i : i + size]) != title or words[i + size - 1].endswith((",", ".", ";", ":")):
+                continue
+            j = i + size
+            while (skip := _org_at(folded, j)) and not words[j + skip - 1].endswith((",", ".", ";", ":")):
+                j += skip
+            run = []
+            while j < len(words) and len(run) < 4 and words[j][:1].isupper() and not _org_at(folded, j):
+                run.append(folded[j])
+                j += 1
+                if words[j - 1].endswith((",", ".", ";", ":")):  # punctuation ends the name
+                    break
+            if 2 <= len(run) <= 4:
+                found.add(" ".join(run))
+    return found
+
+
+def has_place(text: str) -> bool:
+    return bool(_PLACE.search(text))
+
+
 _DOC_TYPES = ("nghi dinh thu", "ke hoach", "thoa thuan", "ban ghi nho", "hiep dinh", "hiep uoc", "van kien")
 _SIGN = (" ky ", " ky ket ")
 _RANKS = ("dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta")
@@ -138,12 +194,8 @@ class SentenceTable:
             self.by_article.setdefault(aid, []).append(len(self.sentences))
             self.sentences.append(Sentence(aid, start, end, text, _pad(text), dates))
         self._df: dict[str, int] = {}
-        persons, places = set(), set()
-        for sent in self.sentences:
-            persons.update(_pad(m.group(1)).strip() for m in _PERSON.finditer(sent.text))
-            places.update(_pad(m.group(1)).strip() for m in _PLACE.finditer(sent.text))
-        self.persons = tuple(p for p in persons if len(p.split()) >= 2)
-        self.places = tuple(p for p in places if p)
+        # everyone the corpus names after a title; a sentence names them with or without it
+        self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))
         self.corpus = "".join(s.padded for s in self.sentences) + "".join(
             _pad(a.title) for a in self.articles.values()
         )
@@ -198,18 +250,20 @@ def focus_concept(query: Query, table: SentenceTable | None = None) -> Concept |
     return useful[0] if useful else ranked[0][1]
 
 
-def type_fit(padded: str, dates: Sequence[str], query: Query, table: SentenceTable) -> float:
+def type_fit(text: str, padded: str, dates: Sequence[str], query: Query, table: SentenceTable) -> float:
     """0..1: does a passage carry what the question type asks for?"""
     qtype = query.qtype
-    if qtype == "who":
-        return 1.0 if any(f" {p} " in padded for p in table.persons) else 0.0
+    if qtype == "who":  # someone the question does not already name
+        named = [f" {n} " for n in query.names]
+        return 1.0 if any(f" {p} " in padded and not any(f" {p} " in n or n in f" {p} " for n in named)
+                          for p in table.persons) else 0.0
     if qtype == "when":
         precise = any(len(d.split("-")) >= 2 for d in dates)
         if precise:
             return 1.0
         return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
     if qtype == "where":
-        return 1.0 if any(f" {p} " in padded for p in table.places) else 0.0
+        return 1.0 if has_place(text) else 0.0
     if qtype == "signed":
         has_doc = any(f" {d} " in padded for d in _DOC_TYPES)
         return 1.0 if has_doc and any(v in padded for v in _SIGN) else 0.5 if has_doc else 0.0
@@ -244,6 +298,7 @@ def type_fit(padded: str, dates: Sequence[str], query: Query, table: SentenceTab
 _MESSAGES = {
     "en": {
         "lead": "From the articles (Vietnamese quotes):",
+        "published": "article of",
         "period": "The articles hold nothing dated {period}; they cover {span}. I can't answer this from them.",
         "name": "None of the articles mentions {name}, so I can't answer this from them.",
         "missing": "The articles don't say. The closest passages don't answer this question.",
@@ -251,6 +306,7 @@ _MESSAGES = {
     },
     "vi": {
         "lead": "Theo các bài báo:",
+        "published": "bài đăng",
         "period": "Các bài báo không có thông tin nào trong thời gian {period} (chỉ từ {span}), nên tôi không trả lời được.",
         "name": "Không bài báo nào nhắc đến {name}, nên tôi không trả lời được câu này.",
         "missing": "Các bài báo không nói đến điều này; những đoạn gần nhất không trả lời câu hỏi.",
@@ -453,8 +509,7 @@ class ExtractiveAnswerer:
             sent = table.sentences[cand.sid]
             cand.covered = frozenset(i for i, c in enumerate(query.concepts) if weights[i] and covers(sent.padded, c))
             context = table.context(cand.sid)
-            cand.fit = type_fit(sent.padded, sent.dates, query, table)
-            in_period = any(Period.from_iso(d).overlaps(p) for d in sent.dates for p in query.periods)
+            cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
             people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
             cand.features = {
                 "cov": sum(weights[i] for i in cand.covered) / total,
@@ -464,12 +519,25 @@ class ExtractiveAnswerer:
                 "hard_type": cand.fit if query.qtype in _HARD_TYPES else 0.0,
                 "new_person": 1.0 if query.qtype == "who" and people else 0.0,
                 "prior": cand.prior,
-                "date": 1.0 if in_period else cand.chunk_date if query.periods else 0.0,
+                "date": self._date_fit(sent, query.periods),
                 "short": 1.0 if len(sent.text) < 25 else 0.0,
                 "long": max(0.0, (len(sent.text) - 300) / 300),
             }
             cand.score = self.score(cand.features)
         return sorted(found.values(), key=lambda c: (-c.score, c.sid))
+
+    def _date_fit(self, sent: Sentence, periods: Sequence[Period]) -> float:
+        """1.0 when the sentence's article was published in a period the question names,
+        0.8 when the sentence mentions a day or month in it, 0.4 for a year-only mention."""
+        best = 0.0
+        published = self.index.articles[sent.article_id].date
+        for period in periods:
+            if published and Period.from_iso(published).overlaps(period):
+                return 1.0
+            for iso in sent.dates:
+                if Period.from_iso(iso).overlaps(period):
+                    best = max(best, 0.4 if len(iso) == 4 else 0.8)
+        return best
 
     def score(self, features: dict[str, float]) -> float:
         return sum(self.w.get(k, 0.0) * v for k, v in features.items())
@@ -494,7 +562,27 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
                 covered |= cand.covered
                 type_ok = type_ok or cand.fit >= 1.0
-        return _Pick(query, weights, chosen, self._support(chosen, query, weights))
+        if query.qtype == "who" and not type_ok:
+            # "hai Bộ trưởng đã ký ...": the names are usually a sentence or two away
+            near = self._nearby_with_person(best, query)
+            if near is not None:
+                chosen.insert(1, near)
+        return _Pick(query, weights, chosen[: self.max_sentences], self._support(chosen, query, weights))
+
+    def _nearby_with_person(self, best: _Candidate, query: Query) -> _Candidate | None:
+        """The closest sentence (at most 3 away, same article) that names someone new."""
+        sent = self.table.sentences[best.sid]
+        ids = self.table.by_article[sent.article_id]
+        pos = ids.index(best.sid)
+        for distance in (1, 2, 3):
+            for i in (pos - distance, pos + distance):
+                if 0 <= i < len(ids):
+                    other = self.table.sentences[ids[i]]
+                    fit = type_fit(other.text, other.padded, other.dates, query, self.table)
+                    if fit >= 1.0:
+                        return _Candidate(ids[i], best.prior, best.chunk_date, fit=fit, score=best.score,
+                                          covered=frozenset(), features={})
+        return None
 
     def _support(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> float:
         """How well one chosen sentence (with its neighbours) covers the question, 0..1.
@@ -516,12 +604,19 @@ class ExtractiveAnswerer:
                 in_context = {i for i, w in weights.items() if w and covers(context, query.concepts[i])}
                 covered = sum(weights[i] for i in cand.covered)
                 score = (covered + 0.5 * sum(weights[i] for i in in_context - cand.covered)) / total
-            if query.qtype == "number" and cand.fit == 0.0:
+            fit = cand.fit
+            if query.qtype == "who":  # names resolved from a chosen neighbour count
+                fit = max([fit] + [c.fit for c in chosen if self._near(c.sid, cand.sid, 3)])
+            if query.qtype == "number" and fit == 0.0:
                 score = 0.0  # nothing is counted next to what the question counts
-            elif query.qtype in _HARD_TYPES and cand.fit < 1.0:
+            elif query.qtype in _HARD_TYPES and fit < 1.0:
                 score *= 0.5
             best = max(best, score)
         return best
+
+    def _near(self, a: int, b: int, distance: int) -> bool:
+        sa, sb = self.table.sentences[a], self.table.sentences[b]
+        return sa.article_id == sb.article_id and abs(a - b) <= distance
 
     def _mismatch(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> bool:
         articles = {self.table.sentences[c.sid].article_id for c in chosen}
@@ -561,7 +656,7 @@ class ExtractiveAnswerer:
                 dates = [d.iso for d in article if d.start >= sent.start + s and d.end <= sent.start + e]
                 total = sum(weights.values()) or 1.0
                 value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
-                value += 1.5 * type_fit(piece, dates, query, self.table) + 0.01 * (e - s) / limit
+                value += 1.5 * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
                 if value > best[0]:
                     best = (value, s, e)
         _, s, e = best
@@ -584,7 +679,7 @@ class ExtractiveAnswerer:
                     seen.add(pick.chosen[rank].sid)
                     order.append((pick, pick.chosen[rank]))
         order = order[: max(self.max_sentences, len(picks))]
-        overhead = len(" 00/00/0000: “……” [0]")
+        overhead = len(" 00/00/0000: “……” [0]") + (len(" (article of 00/00/0000)") if query.qtype == "when" else 0)
         firsts = min(len(picks), len(order))
         while order:
             limits = [len(self.table.sentences[c.sid].text) for _, c in order]
@@ -606,7 +701,7 @@ class ExtractiveAnswerer:
             article = self.index.articles[sent.article_id]
             start, end = self._quote(cand.sid, pick.query, pick.weights, limit)
             quote = article.body[start:end]
-            when = self._when(article, start, end)
+            when = self._when(article, start, end, query)
             text = f"{when}: “{'…' if start > sent.start else ''}{quote}{'…' if end < sent.end else ''}”"
             pieces.append((Citation(article.id, article.title, article.date, quote, start, end), text))
         if not pieces:
@@ -625,12 +720,17 @@ class ExtractiveAnswerer:
         )
 
     @staticmethod
-    def _when(article: Article, start: int, end: int) -> str:
-        """The date a quote speaks of: a day or month it mentions, else the article's date."""
+    def _when(article: Article, start: int, end: int, query: Query) -> str:
+        """The date a quote speaks of: a day or month it mentions, else the article's date;
+        both when a "when" question's quote is about another day than its article's."""
+        published = format_date(article.date) or "undated"
         inside = [d for d in article.dates if d.start >= start and d.end <= end and len(d.iso.split("-")) >= 2]
-        if inside:
-            return format_date(inside[0].iso)
-        return format_date(article.date) or "undated"
+        if not inside:
+            return published
+        event = format_date(inside[0].iso)
+        if query.qtype == "when" and inside[0].iso != article.date:
+            return f"{event} ({_MESSAGES[query.lang]['published']} {published})"
+        return event
 
 
 # ---------------------------------------------------------------- generative answering

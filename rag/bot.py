@@ -39,7 +39,11 @@ History = Sequence[Any]  # [{"role", "content"}] (Gradio messages) or [(user, as
 def build_index(settings: Settings, progress: Progress | None = None) -> BuildReport:
     """Build or update the index that ``settings`` point at."""
     embeddings = embeddings_for(settings)
-    return IndexBuilder(embeddings, settings.chunk_chars).run(settings.articles_dir, settings.index_dir, progress)
+    return _builder(settings, embeddings).run(settings.articles_dir, settings.index_dir, progress)
+
+
+def _builder(settings: Settings, embeddings: EngineEmbeddings) -> IndexBuilder:
+    return IndexBuilder(embeddings, settings.chunk_chars, settings.cache_dir)
 
 
 def embeddings_for(settings: Settings) -> EngineEmbeddings:
@@ -155,14 +159,14 @@ class ChatBot:
         settings = settings or Settings.from_env()
         embeddings = embeddings_for(settings)
         if update:
-            IndexBuilder(embeddings, settings.chunk_chars).run(settings.articles_dir, settings.index_dir, progress)
+            _builder(settings, embeddings).run(settings.articles_dir, settings.index_dir, progress)
         try:
             index = load_index(settings.index_dir)
         except IndexMissingError:
             if not build_if_missing:
                 raise
             log.info("no index at %s: building it", settings.index_dir)
-            IndexBuilder(embeddings, settings.chunk_chars).run(settings.articles_dir, settings.index_dir, progress)
+            _builder(settings, embeddings).run(settings.articles_dir, settings.index_dir, progress)
             index = load_index(settings.index_dir)
         return cls(index, embeddings, settings, chat_model=chat_model)
 
@@ -174,7 +178,7 @@ class ChatBot:
 
     def reindex(self, progress: Progress | None = None) -> BuildReport:
         """Re-index the articles directory (only changed files) and start using the result."""
-        report = IndexBuilder(self.embeddings, self.settings.chunk_chars).run(
+        report = _builder(self.settings, self.embeddings).run(
             self.settings.articles_dir, self.settings.index_dir, progress
         )
         if report.written:

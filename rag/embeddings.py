@@ -236,18 +236,19 @@ def make_embeddings(engine: str = "auto", model: str = DEFAULT_MODEL) -> EngineE
 
 
 class CachedEmbeddings(EngineEmbeddings):
-    """Passage vectors cached on disk, keyed by engine, model and the text's SHA-256.
+    """Passage vectors cached by engine, model and the text's SHA-256.
 
-    The cache file is NumPy ``.npz`` (no pickle), one per engine and model, written
-    atomically by ``save()``. ``embedded`` counts texts actually sent to the engine.
-    Queries pass straight through.
+    With a ``directory`` the cache persists there as one NumPy ``.npz`` per engine and
+    model (no pickle), written atomically by ``save()``; without one it lives in memory
+    (the index builder seeds it from the previous index). ``embedded`` counts texts
+    actually sent to the engine. Queries pass straight through.
     """
 
-    def __init__(self, inner: EngineEmbeddings, directory: Path) -> None:
+    def __init__(self, inner: EngineEmbeddings, directory: Path | None = None) -> None:
         self.inner = inner
         self.engine, self.model = inner.engine, inner.model
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{inner.engine}--{inner.model}")
-        self.path = Path(directory) / f"{slug}.npz"
+        self.path = Path(directory) / f"{slug}.npz" if directory else None
         self.embedded = 0
         self._vectors: dict[str, np.ndarray] | None = None
         self._dirty = False
@@ -263,7 +264,7 @@ class CachedEmbeddings(EngineEmbeddings):
     def _table(self) -> dict[str, np.ndarray]:
         if self._vectors is None:
             self._vectors = {}
-            if self.path.exists():
+            if self.path is not None and self.path.exists():
                 try:
                     with np.load(self.path, allow_pickle=False) as data:
                         keys, vectors = data["keys"], data["vectors"]
@@ -289,14 +290,16 @@ class CachedEmbeddings(EngineEmbeddings):
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_queries(texts)
 
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write the cache; with ``keep``, only vectors of those texts' keys are kept."""
+    def seed(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Remember vectors already computed for these texts (from a previous index)."""
         table = self._table()
-        if keep is not None:
-            kept = {k: v for k, v in table.items() if k in keep}
-            self._dirty = self._dirty or len(kept) != len(table)
-            self._vectors = table = kept
-        if not self._dirty:
+        for text, vector in zip(texts, vectors, strict=True):
+            table.setdefault(self.key(text), vector)
+
+    def save(self) -> None:
+        """Write the cache to its directory (atomically); nothing to do in memory."""
+        table = self._table()
+        if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(sorted(table), dtype="<U64")

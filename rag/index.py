@@ -9,8 +9,9 @@ Layout of an index directory::
     gen-<stamp>/articles.json   the cleaned articles (body, title, dates)
     gen-<stamp>/sentences.json  every sentence as [article id, start, end] into its body
     gen-<stamp>/sentences.faiss their vectors (row i = sentence i), for answer selection
-    cache/<engine>--<model>.npz embedding cache (NumPy, no pickle)
 
+The embedding cache (``CachedEmbeddings``) lives outside the index, in the settings'
+cache directory, so an index directory holds only what ``load_index`` verifies.
 Nothing is pickled. A build writes a fresh ``gen-*`` directory and then replaces
 ``manifest.json`` atomically, so an interrupted build leaves the previous index in use.
 Loading verifies every file against the manifest and raises a one-line project error
@@ -292,33 +293,34 @@ class IndexBuilder:
     model, or a damaged one, is rebuilt from scratch rather than mixed.
     """
 
-    def __init__(self, embeddings: EngineEmbeddings, chunk_chars: int = 600) -> None:
+    def __init__(self, embeddings: EngineEmbeddings, chunk_chars: int = 600, cache_dir: Path | None = None) -> None:
         self.embeddings = embeddings
         self.chunk_chars = chunk_chars
+        self.cache_dir = cache_dir
 
     @property
     def pipeline(self) -> str:
         return f"{PIPELINE_VERSION}/chars-{self.chunk_chars}"
 
-    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, dict[str, _Entry]]:
-        """The existing index and the entries that may be reused from it."""
+    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, list[_Entry], bool]:
+        """The existing index, its entries (same engine only) and whether they may be reused as they are."""
         try:
             old = load_index(directory)
         except IndexMissingError:
-            return None, {}
+            return None, [], False
         except (IndexCorruptError, IndexMismatchError) as err:
             report.warnings.append(f"existing index not reused: {err.problem}")
             log.warning("existing index not reused: %s", err.problem)
-            return None, {}
+            return None, [], False
         if (old.engine, old.model) != (self.embeddings.engine, self.embeddings.model):
             report.warnings.append(
                 f"existing index was built with {old.engine} ({old.model}); re-embedding everything"
             )
-            return None, {}
-        if old.manifest.get("pipeline") != self.pipeline:
+            return None, [], False
+        same_pipeline = old.manifest.get("pipeline") == self.pipeline
+        if not same_pipeline:
             log.info("pipeline changed (%s -> %s): re-chunking", old.manifest.get("pipeline"), self.pipeline)
-            return old, {}
-        return old, _entries_of(old)
+        return old, list(_entries_of(old).values()), same_pipeline
 
     def run(self, articles_dir: Path, index_dir: Path, progress: Progress | None = None) -> BuildReport:
         started = time.perf_counter()
@@ -326,9 +328,12 @@ class IndexBuilder:
         report = BuildReport(engine=self.embeddings.engine, model=self.embeddings.model)
         files = article_files(articles_dir)
         with _build_lock(index_dir):
-            old, reusable = self._previous(index_dir, report)
+            old, old_entries, same_pipeline = self._previous(index_dir, report)
             old_hashes = {aid: meta["sha256"] for aid, meta in (old.manifest["articles"] if old else {}).items()}
-            cache = CachedEmbeddings(self.embeddings, index_dir / "cache")
+            cache = CachedEmbeddings(self.embeddings, self.cache_dir)
+            for entry in old_entries:  # vectors of unchanged texts are never computed twice
+                cache.seed(self._texts(entry), np.vstack([entry.chunk_vectors, entry.sentence_vectors]))
+            reusable = {e.article.id: e for e in old_entries} if same_pipeline else {}
             entries: list[_Entry] = []
             for done, path in enumerate(files):
                 if progress:
@@ -344,7 +349,7 @@ class IndexBuilder:
             report.embedded = cache.embedded
             if old is None or report.added or report.changed or report.removed or not reusable:
                 self._write(index_dir, entries, old, report)
-                cache.save(keep={cache.key(t) for e in entries for t in self._texts(e)})
+            cache.save()
         report.seconds = time.perf_counter() - started
         return report
 
