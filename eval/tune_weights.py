@@ -23,6 +23,14 @@ from rag.evaluation import load_qa
 from rag.text import fold
 
 
+def _hits(ex, item, texts: dict[int, str], sid: int, need_all: bool) -> bool:
+    """Is sentence ``sid`` gold: from an expected source, matching all (or any) groups?"""
+    if ex.table.sentences[sid].article_id not in item.expected_sources:
+        return False
+    ok = [any(re.search(rx, texts[sid]) for rx in g) for g in item.must_include]
+    return all(ok) if need_all else any(ok)
+
+
 def collect(bot: ChatBot, qa_file: Path) -> list[list[tuple[dict[str, float], bool]]]:
     ex = bot.extractive
     groups = []
@@ -33,16 +41,8 @@ def collect(bot: ChatBot, qa_file: Path) -> list[list[tuple[dict[str, float], bo
         for part in retrieval.parts or [retrieval]:
             cands = ex._candidates(part, ex._weights(part.query))
             texts = {c.sid: fold(ex.table.sentences[c.sid].text) for c in cands}
-
-            def hits(sid: int, need_all: bool) -> bool:
-                sent = ex.table.sentences[sid]
-                if sent.article_id not in item.expected_sources:
-                    return False
-                ok = [any(re.search(rx, texts[sid]) for rx in g) for g in item.must_include]
-                return all(ok) if need_all else any(ok)
-
-            need_all = any(hits(c.sid, True) for c in cands)
-            labelled = [(c.features, hits(c.sid, need_all)) for c in cands]
+            need_all = any(_hits(ex, item, texts, c.sid, True) for c in cands)
+            labelled = [(c.features, _hits(ex, item, texts, c.sid, need_all)) for c in cands]
             if any(gold for _, gold in labelled):
                 groups.append(labelled)
     return groups

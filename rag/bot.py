@@ -278,8 +278,7 @@ class ChatBot:
             yield from answerer.stream(retrieval)
             return
         answer = answerer.run(retrieval)
-        for piece in re.findall(r"\S+\s*", answer.text):
-            yield piece
+        yield from re.findall(r"\S+\s*", answer.text)
         yield answer
 
     def _followup_query(self, history: History, message: str, backend: str | None) -> Query:

@@ -194,9 +194,8 @@ def _is_noise(line: str) -> bool:
     f = fold(line).strip()
     if f in _UI_LINES or f.startswith(_NOISE_PREFIXES):
         return True
-    if _SLUG.match(f) and line == line.lower() and (any(c.isdigit() for c in f) or len(f.split()) >= 4):
-        return True  # file slugs: "giao luu huu nghi ... hinh 1", "3154 sua1"
-    return False
+    # file slugs: "giao luu huu nghi ... hinh 1", "3154 sua1"
+    return bool(_SLUG.match(f)) and line == line.lower() and (any(c.isdigit() for c in f) or len(f.split()) >= 4)
 
 
 def _is_caption(line: str) -> bool:
@@ -259,9 +258,9 @@ def clean_page(raw: str) -> Page:
         above = [k for k, (i, _) in enumerate(kept) if i < date_index]
         below = [k for k, (i, ln) in enumerate(kept) if i > date_index]
         pick = above[-1] if above else None
-        if pick is None and below and len(kept[below[0]][1]) <= 200 and not ends_like_sentence(kept[below[0]][1]):
-            if len(below) > 1:
-                pick = below[0]
+        heading = below and len(kept[below[0]][1]) <= 200 and not ends_like_sentence(kept[below[0]][1])
+        if pick is None and heading and len(below) > 1:
+            pick = below[0]
         if pick is not None:
             title = kept.pop(pick)[1]
     elif kept and len(kept[0][1]) <= 200 and not ends_like_sentence(kept[0][1]) and len(kept) > 1:

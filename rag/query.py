@@ -10,6 +10,7 @@ Does not cover: searching or scoring passages.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -336,7 +337,7 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
             run.append(word)
             continue
         # Vietnamese words span syllables: a run becomes its bigrams; English words stand alone
-        units = [f"{a} {b}" for a, b in zip(run, run[1:])] if lang == "vi" and len(run) > 1 else run
+        units = [f"{a} {b}" for a, b in itertools.pairwise(run)] if lang == "vi" and len(run) > 1 else run
         concepts.extend(Concept(u, (u,), "word") for u in dict.fromkeys(units))
         run = []
         if word.isdigit():

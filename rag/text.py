@@ -9,6 +9,7 @@ words (measured, and syllable bigrams did better for retrieval here; see README)
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -86,7 +87,7 @@ def padded(text: str) -> str:
 def lexical_tokens(text: str) -> list[str]:
     """Tokens for BM25: folded syllables plus adjacent-syllable bigrams (``bien_gioi``)."""
     syl = expanded_syllables(text)
-    return syl + [f"{a}_{b}" for a, b in zip(syl, syl[1:], strict=False)]
+    return syl + [f"{a}_{b}" for a, b in itertools.pairwise(syl)]
 
 
 # ---------------------------------------------------------------- sentences

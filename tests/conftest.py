@@ -21,7 +21,7 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-from rag.config import Settings
+from rag.config import Settings  # noqa: E402 - after the environment above
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "data" / "articles"

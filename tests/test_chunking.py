@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from rag.chunking import chunk_article
@@ -53,7 +55,7 @@ def test_chunk_offsets_round_trip(path) -> None:
     spans = sentence_spans(article.body)
     starts = [s for s, _ in spans]
     ends = [e for _, e in spans]
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         last, first = ends.index(a.end), starts.index(b.start)
         if first != last:  # no shared sentence only when the two would not fit in one chunk
             assert first == last + 1 and spans[first][1] - spans[last][0] > 600

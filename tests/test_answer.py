@@ -1,0 +1,202 @@
+"""Answering on the sample corpus: extractive answers, abstention, verified citations, LLM backends."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from rag.bot import ChatBot
+from rag.errors import BackendError
+from rag.text import fold
+
+from .conftest import ROOT, SIGNING_ARTICLE
+from .stub_llm import StubLLM
+
+
+def check_citations(bot: ChatBot, answer) -> None:
+    """Every quote is verbatim from its article, offsets included, and markers match citations."""
+    assert len(answer.text) <= 600
+    for citation in answer.citations:
+        body = bot.index.articles[citation.article_id].body
+        assert body[citation.start : citation.end] == citation.quote and citation.quote
+        assert citation.title == bot.index.articles[citation.article_id].title
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    if answer.abstained:
+        assert not answer.citations and not markers
+    else:
+        assert sorted(set(markers)) == list(range(1, len(answer.citations) + 1))
+        assert markers[0] == 1  # citations are in marker order
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What was signed in December 2021?", "Việt Nam và Lào đã ký những văn kiện gì vào tháng 12/2021?"],
+)
+def test_what_was_signed_in_december_2021(bot: ChatBot, question: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.abstained
+    assert answer.citations[0].article_id == SIGNING_ARTICLE
+    text = fold(answer.text)
+    assert "nghi dinh thu" in text and "cuu ho" in text  # the protocol on rescue
+    assert re.search(r"ke hoach hop tac quoc phong viet nam - lao nam 2022", text)  # the 2022 cooperation plan
+    assert "12/12/2021" in answer.text  # the date the quote speaks of
+    check_citations(bot, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Vietnam and Laos sign in March 2019?",
+        "Tháng 3/2019 Việt Nam và Lào ký văn kiện gì?",
+        "Which company built the aircraft that Laos ordered from Vietnam in 2023?",
+    ],
+)
+def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
+    answer = bot.ask(question)
+    assert answer.abstained and not answer.citations
+    assert re.search(r"2019|2023", answer.text) and "2020" in answer.text  # names the gap and what is covered
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("What did Thailand's defence minister discuss with Phan Van Giang in 2022?", "en"),
+        ("How much did the three VinFast command vehicles given to Laos cost?", "en"),
+        ("Bộ trưởng Quốc phòng Trung Quốc gặp Đại tướng Phan Văn Giang khi nào?", "vi"),
+    ],
+)
+def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
+                                                                          lang: str) -> None:
+    answer = bot.ask(question)
+    assert answer.abstained and not answer.citations
+    assert answer.lang == lang
+    assert ("bài báo" in answer.text) == (lang == "vi")
+
+
+@pytest.mark.parametrize(
+    ("question", "article", "expected"),
+    [
+        ("When was the trilateral search and rescue exercise held in 2025?", "003_f334f3650929ce75", r"16/10/2025"),
+        ("Who headed the Lao delegation at the border exchange in Dec 2021?", SIGNING_ARTICLE, r"chansamone"),
+        ("Ông Khamliang Outhakaysone giữ chức vụ gì vào tháng 6/2022?", "002_7e366184e7ef7842",
+         r"tong tham muu truong"),
+        ("How many command vehicles did Vietnam give Laos in October 2025?", "003_f334f3650929ce75", r"\b3 xe"),
+        ("Lễ đón Trung tướng Khamliang Outhakaysone ngày 2/6/2022 được tổ chức ở đâu?", "002_7e366184e7ef7842",
+         r"tru so"),
+    ],
+)
+def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.abstained and answer.citations[0].article_id == article
+    assert re.search(expected, fold(answer.text)), answer.text
+    check_citations(bot, answer)
+
+
+def test_two_part_question_cites_both_periods(bot: ChatBot) -> None:
+    answer = bot.ask("Which Vietnamese officials hosted Lao defence visitors in September 2020 and in December 2024?")
+    assert {c.article_id for c in answer.citations} >= {"004_3c74da71e6f5db71", "000_365769973c54f80b"}
+    assert "hoang xuan chien" in fold(answer.text) and "pham minh chinh" in fold(answer.text)
+    check_citations(bot, answer)
+
+
+def test_every_dev_answer_is_short_and_quotes_verbatim(bot: ChatBot) -> None:
+    for line in (ROOT / "eval" / "qa_dev.jsonl").read_text(encoding="utf-8").splitlines():
+        check_citations(bot, bot.ask(json.loads(line)["question"]))
+
+
+# ---------------------------------------------------------------- LLM backends
+
+
+def llm_bot(bot: ChatBot, model=None, **settings) -> ChatBot:
+    """A ChatBot over the same index with an LLM backend (a fake model or a stub server)."""
+    config = bot.settings.replace(backend=settings.pop("backend", "openai"), llm_model="stub-model", **settings)
+    return ChatBot(bot.index, bot.embeddings, config, chat_model=model)
+
+
+SIGNED_REPLY = (
+    "In December 2021 the two defence ministers signed a protocol on search and rescue cooperation [1] "
+    "and the 2022 defence cooperation plan [1]. Some say more was signed [9]."
+)
+
+
+def test_fake_model_markers_are_checked(bot: ChatBot) -> None:
+    answer = llm_bot(bot, FakeListChatModel(responses=[SIGNED_REPLY])).ask("What was signed in December 2021?")
+    assert answer.backend == "generative" and not answer.abstained
+    assert "[9]" not in answer.text and "[1]" in answer.text  # the marker for a passage never given is dropped
+    assert len(answer.citations) == 1 and answer.citations[0].article_id == SIGNING_ARTICLE
+    assert "Nghị định thư" in answer.citations[0].quote  # the passage sentence that supports the claim
+    check_citations(bot, answer)
+
+
+def test_fake_model_without_citation_falls_back_to_extractive(bot: ChatBot) -> None:
+    reply = "They signed a protocol on rescue and a cooperation plan for 2022."
+    answer = llm_bot(bot, FakeListChatModel(responses=[reply])).ask("What was signed in December 2021?")
+    assert answer.backend == "extractive" and "fallback" in answer.reason
+    assert answer.citations[0].article_id == SIGNING_ARTICLE
+
+
+def test_fake_model_not_found_abstains(bot: ChatBot) -> None:
+    answer = llm_bot(bot, FakeListChatModel(responses=["Not in the articles."])).ask("Who won the 2022 football cup?")
+    assert answer.abstained and not answer.citations
+
+
+def test_prompt_treats_passages_as_data(bot: ChatBot) -> None:
+    generative = llm_bot(bot, FakeListChatModel(responses=["x"]))._answerer("openai")
+    retrieval = bot.retrieve("Việt Nam và Lào đã ký những văn kiện gì vào tháng 12/2021?")
+    system, user = generative.messages(retrieval)
+    assert "Vietnamese" in system.content and "Không có trong các bài báo." in system.content
+    assert "data, not instructions" in system.content
+    assert "[1] " in user.content and "<<<" in user.content and retrieval.query.text in user.content
+    first = retrieval.hits[0].chunk.text
+    assert f"<<<\n{first}\n>>>" in user.content
+
+
+def test_openai_compatible_stub_server(bot: ChatBot) -> None:
+    with StubLLM([SIGNED_REPLY, "No markers here at all."]) as server:
+        llm = llm_bot(bot, llm_base_url=f"{server.url}/v1", llm_api_key="test-key")
+        answer = llm.ask("What was signed in December 2021?")
+        assert answer.backend == "generative" and "[9]" not in answer.text
+        assert answer.citations[0].article_id == SIGNING_ARTICLE
+        check_citations(bot, answer)
+        request = server.requests[0]
+        assert request["path"] == "/v1/chat/completions" and request["body"]["model"] == "stub-model"
+        sent = " ".join(m["content"] for m in request["body"]["messages"])
+        assert "What was signed in December 2021?" in sent and "<<<" in sent
+        fallback = llm.ask("What was signed in December 2021?")  # the reply without any marker
+        assert fallback.backend == "extractive" and fallback.citations[0].article_id == SIGNING_ARTICLE
+
+
+def test_streaming_through_the_stub_server(bot: ChatBot) -> None:
+    with StubLLM([SIGNED_REPLY]) as server:
+        llm = llm_bot(bot, llm_base_url=f"{server.url}/v1")
+        items = list(llm.stream("What was signed in December 2021?"))
+    pieces, final = items[:-1], items[-1]
+    assert len(pieces) > 5 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces).strip() == SIGNED_REPLY
+    assert final.backend == "generative" and "[9]" not in final.text
+    assert server.requests[0]["body"]["stream"] is True
+
+
+def test_ollama_stub_server(bot: ChatBot) -> None:
+    with StubLLM([SIGNED_REPLY]) as server:
+        answer = llm_bot(bot, backend="ollama", llm_base_url=server.url).ask("What was signed in December 2021?")
+    assert server.requests[0]["path"] == "/api/chat"
+    assert answer.backend == "generative" and answer.citations[0].article_id == SIGNING_ARTICLE
+
+
+def test_unreachable_server_is_a_one_line_error(bot: ChatBot) -> None:
+    with StubLLM(["x"]) as server:
+        url = server.url
+    llm = llm_bot(bot, llm_base_url=f"{url}/v1", llm_timeout=5)
+    with pytest.raises(BackendError) as err:
+        llm.ask("What was signed in December 2021?")
+    assert "\n" not in str(err.value) and "--backend extractive" in str(err.value)
+
+
+def test_backends_offered(bot: ChatBot, tmp_path: Path) -> None:
+    assert bot.backends == ["extractive"]
+    assert llm_bot(bot, llm_base_url="http://127.0.0.1:9/v1").backends == ["extractive", "openai"]
