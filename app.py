@@ -7,13 +7,17 @@ built on the first run and updated when article files changed. No public share l
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Question answering over the Việt Nam - Lào news articles (web UI).")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--articles", type=Path, help="articles directory [RAG_ARTICLES_DIR; data/articles]")
+    parser.add_argument("--index", type=Path, help="index directory [RAG_INDEX_DIR; .rag-index]")
     args = parser.parse_args(argv)
 
     from rag.bot import ChatBot
@@ -22,11 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     from rag.ui import build_ui
 
     try:
-        bot = ChatBot.from_settings(Settings.from_env(), update=True)
+        settings = Settings.from_env(articles_dir=args.articles, index_dir=args.index)
+        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        bot = ChatBot.from_settings(settings, update=True)
     except RagError as err:
-        print(f"Error: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 1
-    build_ui(bot).launch(server_name=args.host, server_port=args.port, share=False)
+    # max_file_size: Gradio refuses oversized uploads before they reach the disk; the UI checks again.
+    build_ui(bot).launch(
+        server_name=args.host, server_port=args.port, share=False, max_file_size=bot.settings.max_upload_bytes
+    )
     return 0
 
 

@@ -24,6 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.dates import Period
+from rag.entities import has_place, people
 from rag.errors import BackendError
 from rag.index import Index
 from rag.ingest import Article
@@ -86,70 +87,9 @@ def format_date(iso: str | None) -> str:
 
 # ---------------------------------------------------------------- sentence table
 
-# Titles that come before a person's name ("Đại tướng Phan Văn Giang", "Thủ tướng Chính phủ
-# Phạm Minh Chính", "Chủ tịch nước Lào Thongloun Sisoulith"), folded.
-_TITLE_WORDS = (
-    "dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta",
-    "thu tuong", "bo truong", "thu truong", "chu tich nuoc", "chu tich", "tong bi thu", "tong tham muu truong",
-    "dai su", "tu lenh", "dong chi", "ong", "ba", "pho thu tuong", "truong doan", "tuy vien quoc phong",
-)
-# Institutions and countries, which sit between a title and a name ("Bộ trưởng Bộ Quốc
-# phòng Phan Văn Giang") but are never part of the name; folded, longest first.
-_ORG_PHRASES = sorted(
-    (
-        tuple(p.split())
-        for p in (
-            "bo quoc phong", "quoc phong", "chinh phu", "viet nam", "lao", "campuchia", "quan doi nhan dan",
-            "qdnd", "bqp", "bdbp", "bo chinh tri", "quan uy trung uong", "trung uong dang", "bo tong tham muu",
-            "bo tu lenh", "bo doi bien phong", "bien phong", "nha nuoc", "quoc hoi", "dang", "quan doi",
-            "bo an ninh", "tong cuc", "uy vien", "thuong vu",
-        )
-    ),
-    key=len,
-    reverse=True,
-)
-_PLACE = re.compile(
-    r"(?:\b(?:tại|ở)\s+(?:(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|thị xã|xã|khu vực)\s+)?[A-ZĐ])|"
-    r"(?:\b(?:tỉnh|huyện|thành phố|cửa khẩu|thủ đô)\s+[A-ZĐ])"
-)
-_TOKEN = re.compile(r"[^\s]+")
-
-
-def _org_at(folded: list[str], j: int) -> int:
-    """Length of the institution/country phrase starting at word ``j`` (0: none)."""
-    for phrase in _ORG_PHRASES:
-        if tuple(folded[j : j + len(phrase)]) == phrase:
-            return len(phrase)
-    return 0
-
-
 def persons_in(text: str) -> set[str]:
-    """Folded names of the people a passage names after a title (two to four capitalised words)."""
-    raw = [m.group(0) for m in _TOKEN.finditer(text)]
-    words = [w.strip("()\"“”'‘’") for w in raw]
-    folded = [fold(w.rstrip(",.;:")) for w in words]
-    found = set()
-    for i in range(len(words)):
-        for title in _TITLE_WORDS:
-            size = len(title.split())
-            if " ".join(folded[i : i + size]) != title or words[i + size - 1].endswith((",", ".", ";", ":")):
-                continue
-            j = i + size
-            while (skip := _org_at(folded, j)) and not words[j + skip - 1].endswith((",", ".", ";", ":")):
-                j += skip
-            run = []
-            while j < len(words) and len(run) < 4 and words[j][:1].isupper() and not _org_at(folded, j):
-                run.append(folded[j])
-                j += 1
-                if words[j - 1].endswith((",", ".", ";", ":")):  # punctuation ends the name
-                    break
-            if 2 <= len(run) <= 4:
-                found.add(" ".join(run))
-    return found
-
-
-def has_place(text: str) -> bool:
-    return bool(_PLACE.search(text))
+    """Folded names of the people a passage names after a title."""
+    return {fold(p) for p in people(text)}
 
 
 _DOC_TYPES = ("nghi dinh thu", "ke hoach", "thoa thuan", "ban ghi nho", "hiep dinh", "hiep uoc", "van kien")
@@ -175,6 +115,10 @@ class Sentence:
 
 
 _pad = padded
+
+
+def padded_words(text: str) -> list[str]:
+    return padded(text).split()
 
 
 class SentenceTable:
@@ -282,10 +226,15 @@ def type_fit(text: str, padded: str, dates: Sequence[str], query: Query, table: 
                     continue
                 # "3 xe chỉ huy", "ba nước" before the noun; "cột mốc 605", "lần thứ nhất" after it
                 after_ok = phrase.endswith(" thu") or phrase == "thu"
-                if any(i - 3 <= n < i for n in numbers) or any(
+                if any(i - 4 <= n < i for n in numbers) or any(
                     i + size <= n <= i + size + 1 and (words[n].isdigit() or after_ok) for n in numbers
                 ):
                     return 1.0
+        # a number in the same clause as the counted thing is weaker evidence
+        for clause in re.split(r"[,;:()]", text):
+            clause_words = f" {' '.join(padded_words(clause))} "
+            if any(covers(clause_words, concept) for _ in [0]) and re.search(r" \d+ ", clause_words):
+                return 0.6
         return 0.0
     if qtype == "rank":
         found = sum(1 for r in (*_RANKS, *_POSTS) if f" {r} " in padded)
@@ -315,6 +264,7 @@ _MESSAGES = {
 }
 
 _HARD_TYPES = ("who", "when", "where", "number")
+_NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
 _ORDINAL_WORDS = {"nhat": 1, "dau": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
 _ORDINAL_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
@@ -340,8 +290,8 @@ def _ordinals(folded: str) -> set[int]:
 # Sentence-score weights, fitted on eval/qa_dev.jsonl with tools/tune_weights.py and checked
 # on the held-back eval/qa_test.jsonl (see README).
 DEFAULT_WEIGHTS = {
-    "cov": 1.0, "ctx": 0.3, "dense": 0.45, "type": 0.4, "hard_type": 0.4, "new_person": 0.2,
-    "prior": 0.1, "date": 0.2, "short": -0.15, "long": 0.0,
+    "cov": 1.0, "cov_norm": 0.0, "ctx": 0.3, "dense": 0.45, "dense_gap": 0.0, "type": 0.4, "hard_type": 0.4,
+    "new_person": 0.2, "prior": 0.1, "date": 0.2, "short": -0.15, "long": 0.0,
 }
 
 # Countries whose absence from every article means the question is not about this corpus.
@@ -354,7 +304,7 @@ _COUNTRY_KEYS = {
 def _period_label(period: Period) -> str:
     if "/" in period.iso:
         first, last = period.iso.split("/")
-        return f"{first}–{last}"
+        return f"{format_date(first)}–{format_date(last)}"
     return format_date(period.iso)
 
 
@@ -402,7 +352,7 @@ class ExtractiveAnswerer:
         *,
         max_sentences: int = 3,
         min_support: float = 0.3,
-        close: float = 0.8,
+        close: float = 0.6,
         weights: dict[str, float] | None = None,
     ) -> None:
         self.index = index
@@ -504,6 +454,7 @@ class ExtractiveAnswerer:
             lo, hi = float(sims.min()), float(sims.max())
             for sid, sim in zip(sids, sims, strict=True):
                 found[sid].dense = (float(sim) - lo) / (hi - lo) if hi > lo else 1.0
+                found[sid].features["dense_gap"] = max(0.0, 1.0 - (hi - float(sim)) / 0.05)
         named = [f" {n} " for n in query.names]
         for cand in found.values():
             sent = table.sentences[cand.sid]
@@ -511,8 +462,11 @@ class ExtractiveAnswerer:
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
             people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
+            cov = sum(weights[i] for i in cand.covered) / total
             cand.features = {
-                "cov": sum(weights[i] for i in cand.covered) / total,
+                **cand.features,
+                "cov": cov,
+                "cov_norm": cov / (1 + len(sent.text) / 300),
                 "ctx": sum(w for i, w in weights.items() if w and covers(context, query.concepts[i])) / total,
                 "dense": cand.dense,
                 "type": cand.fit,
@@ -524,6 +478,8 @@ class ExtractiveAnswerer:
                 "long": max(0.0, (len(sent.text) - 300) / 300),
             }
             cand.score = self.score(cand.features)
+            if query.split == "period":  # the same words for each period: the period decides
+                cand.score += 2 * self.w["date"] * cand.features["date"]
         return sorted(found.values(), key=lambda c: (-c.score, c.sid))
 
     def _date_fit(self, sent: Sentence, periods: Sequence[Period]) -> float:
@@ -608,7 +564,7 @@ class ExtractiveAnswerer:
             if query.qtype == "who":  # names resolved from a chosen neighbour count
                 fit = max([fit] + [c.fit for c in chosen if self._near(c.sid, cand.sid, 3)])
             if query.qtype == "number" and fit == 0.0:
-                score = 0.0  # nothing is counted next to what the question counts
+                score *= _NO_COUNT  # nothing is counted where the question's thing is
             elif query.qtype in _HARD_TYPES and fit < 1.0:
                 score *= 0.5
             best = max(best, score)
@@ -623,8 +579,9 @@ class ExtractiveAnswerer:
         texts = "".join(s.padded for s in self.table.sentences if s.article_id in articles)
         for i, concept in enumerate(query.concepts):
             df = self.table.concept_df(concept)
-            specific = concept.kind == "name" or (
-                concept.kind == "lexicon" and min(len(p.split()) for p in concept.phrases[:-1] or ("",)) >= 3
+            specific = (
+                concept.kind == "name"
+                or (concept.kind == "lexicon" and min(len(p.split()) for p in concept.phrases[:-1] or ("",)) >= 3)
             )
             rare = concept.weight >= 1.0 and specific and 0 < df <= _RARE_DF
             if rare and weights[i] and not covers(texts, concept):
@@ -675,9 +632,10 @@ class ExtractiveAnswerer:
         seen: set[int] = set()
         for rank in range(self.max_sentences):  # each part's best, then each part's next, ...
             for pick in picks:
-                if rank < len(pick.chosen) and pick.chosen[rank].sid not in seen:
-                    seen.add(pick.chosen[rank].sid)
-                    order.append((pick, pick.chosen[rank]))
+                fresh = [c for c in pick.chosen if c.sid not in seen]
+                if rank < len(pick.chosen) and fresh:
+                    seen.add(fresh[0].sid)
+                    order.append((pick, fresh[0]))
         order = order[: max(self.max_sentences, len(picks))]
         overhead = len(" 00/00/0000: “……” [0]") + (len(" (article of 00/00/0000)") if query.qtype == "when" else 0)
         firsts = min(len(picks), len(order))

@@ -97,25 +97,38 @@ _FOLLOW_UP = re.compile(
 )
 
 
+def _text(content: Any) -> str:
+    """A message's text: a string, or Gradio 6 content blocks ``[{"type": "text", "text": ...}]``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_text(part) for part in content).strip()
+    return ""
+
+
 def _turns(history: History) -> list[_Turn]:
     turns: list[_Turn] = []
     pending_user = None
     for item in history or []:
         if isinstance(item, dict):
-            role, content = item.get("role"), item.get("content")
-            text = content if isinstance(content, str) else ""
+            role, text = item.get("role"), _text(item.get("content"))
             if role == "user":
                 pending_user = text
             elif role == "assistant" and pending_user is not None:
                 turns.append(_Turn(pending_user, text))
                 pending_user = None
         elif isinstance(item, (list, tuple)) and len(item) == 2:
-            turns.append(_Turn(str(item[0] or ""), str(item[1] or "")))
+            turns.append(_Turn(_text(item[0]), _text(item[1])))
     return turns
 
 
 class ChatBot:
     """Ask questions about the indexed articles; every answer cites verbatim quotes.
+
+    Safe to share between threads (the web UI does): answering only reads the installed
+    index, and ``reindex`` swaps in a new one under a lock.
 
     >>> bot = ChatBot.from_settings()
     >>> answer = bot.ask("What was signed in December 2021?")

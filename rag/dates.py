@@ -239,9 +239,19 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("vi_my", re.compile(r"thang\s+(\d{1,2})\s*(?:/|-|nam|,)\s*(\d{4})(?!\d)")),
     ("my", re.compile(r"(?<![\d/])(\d{1,2})/(\d{4})(?!\d)")),
     ("en_my", re.compile(rf"\b({_EN_MONTH})\.?,?\s+(?:of\s+)?(\d{{4}})(?!\d)")),
+    ("part_of_year", re.compile(
+        r"\b(early|mid|late|end of|beginning of|start of|(?<!lan )dau|giua|cuoi)[\s-]+(?:nam\s+)?((?:19|20)\d{2})(?!\d)"
+    )),
     ("year_range", re.compile(r"(?<![\d/-])((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})(?![\d/])")),
     ("year", re.compile(r"(?<![\d/-])(?:nam\s+)?((?:19|20)\d{2})(?![\d/])")),
 ]
+
+
+_PART_OF_YEAR = {
+    "early": (1, 4), "beginning": (1, 4), "start": (1, 4), "dau": (1, 4),
+    "mid": (5, 8), "giua": (5, 8),
+    "late": (9, 12), "end": (9, 12), "cuoi": (9, 12),
+}
 
 
 def question_periods(question: str) -> list[Period]:
@@ -256,6 +266,13 @@ def question_period_spans(question: str) -> list[tuple[Period, tuple[int, int]]]
     for kind, rx in _QUESTION_PATTERNS:
         for m in rx.finditer(text):
             if any(not (m.end() <= s or m.start() >= e) for _, (s, e) in found):
+                continue
+            if kind == "part_of_year":
+                months = _PART_OF_YEAR[m[1].replace(" of", "")]
+                year = int(m[2])
+                start, end = date(year, months[0], 1), date(year, months[1], calendar.monthrange(year, months[1])[1])
+                iso = f"{year}-{months[0]:02d}/{year}-{months[1]:02d}"
+                found.append((Period(start, end, iso), m.span()))
                 continue
             if kind == "year_range":
                 first, last = int(m[1]), int(m[2])

@@ -89,7 +89,7 @@ def detect_language(text: str) -> str:
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bmay (nam|nguoi|xe|lan|nuoc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem) nao\b|\bngay bao nhieu\b")),
-    ("where", re.compile(r"\bwhere\b|\bwhich (province|district|city|country|place|venue|location|border gate)\b|\bin which (province|district|city|country|place)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
+    ("where", re.compile(r"\bwhere\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
     ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,3}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|vi|ong|ba|lanh dao|nhan vat)( \w+){0,3} nao\b|\bten (la )?gi\b|\bla ai\b")),
     ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office)\b|\bchuc vu\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
@@ -130,6 +130,7 @@ class Query:
     concepts: tuple[Concept, ...] = ()
     names: tuple[str, ...] = field(default=())  # capitalised names in the question, folded
     parts: tuple[Query, ...] = ()  # sub-questions of a two-part question ("X in 2021, and Y in 2024?")
+    split: str = ""  # for a part: "clause" (its own clause) or "period" (the same words, one of the periods)
     focus: str = ""  # what the question asks for ("command vehicles" in "how many command vehicles"), folded
     head_at: str = ""  # first | last: where the focus's head noun is
 
@@ -258,6 +259,9 @@ def analyze(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Q
     return query
 
 
+_SUBORDINATE = re.compile(r"^(when|while|after|before|during|if|since|as|although|though|once|khi|sau khi|trong khi|luc)\b")
+
+
 def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list[Query]:
     """Sub-questions: clauses joined by "and"/"và" with their own question word, and one
     part per period when a clause names several periods ("in 2020 and in 2024")."""
@@ -274,7 +278,9 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
 
     texts: list[str] = []
     for piece in (p.strip(" ,;") for p in pieces if p.strip(" ,;")):
-        if texts and (thin(piece) or thin(texts[-1])):
+        # "When X, what Y?": a subordinate clause is context, not a question of its own
+        subordinate = texts and _SUBORDINATE.match(fold(texts[-1]))
+        if texts and (thin(piece) or thin(texts[-1]) or subordinate):
             texts[-1] = f"{texts[-1]}, {piece}"  # glue it to its neighbour
         else:
             texts.append(piece)
@@ -282,14 +288,15 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
     split: list[Query] = []
     for part in parts:
         if len(part.periods) > 1:
-            split.extend(Query(**{**part.__dict__, "periods": (period,)}) for period in part.periods)
+            split.extend(Query(**{**part.__dict__, "periods": (period,), "split": "period"}) for period in part.periods)
         else:
-            split.append(part)
+            split.append(Query(**{**part.__dict__, "split": "clause"}))
     if len(split) < 2:
         return []
-    # an elliptical part ("who held that post ...") borrows the others' concepts, at a lower weight
+    # an elliptical part ("who held that post ...") borrows the others' concepts, at a lower
+    # weight; every part knows the people the whole question names (they are not the answer)
     return [
-        Query(**{**p.__dict__, "lang": query.lang, "concepts": p.concepts + tuple(
+        Query(**{**p.__dict__, "lang": query.lang, "names": query.names, "concepts": p.concepts + tuple(
             Concept(c.label, c.phrases, c.kind, 0.3)
             for other in split if other is not p for c in other.concepts
             if c.kind != "name" and all(c.phrases != own.phrases for own in p.concepts)

@@ -118,7 +118,7 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 50
     rrf_k: int = 60
     date_weight: float = 0.005
-    per_article: int = 3  # at most this many chunks of one article, while others are left
+    per_article: int = 4  # at most this many chunks of one article, while others are left
     tokenizer: Callable[[str], list[str]] = lexical_tokens
     bm25: Any = None
 

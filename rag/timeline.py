@@ -21,23 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rag.dates import DateMention, precision_of
+from rag.entities import people
 from rag.ingest import Article
 from rag.text import sentence_spans
 
 MAX_EVENT_CHARS = 320
 
-_RANKS = (
-    "Đại tướng|Thượng tướng|Trung tướng|Thiếu tướng|Đại tá|Thượng tá|Trung tá|Thiếu tá|"
-    "Phó Thủ tướng|Thủ tướng|Bộ trưởng|Thứ trưởng|Tổng Bí thư|Chủ tịch nước|Chủ tịch|"
-    "Tổng Tham mưu trưởng|Tùy viên quốc phòng|Đại sứ"
-)
-_RANK = re.compile(rf"(?<!\w)(?:{_RANKS})(?!\w)")
-# Words that may sit between a post and the name ("Bộ trưởng Bộ Quốc phòng Lào Phan ...").
-_ORG_WORDS = {
-    "bộ", "quốc", "phòng", "chính", "phủ", "nước", "việt", "nam", "lào", "campuchia", "qđnd", "bqp",
-    "quân", "đội", "nhân", "dân", "bđbp", "tổng", "cục",
-}
-_TOKEN = re.compile(r"[^\s,.;:()\"“”'‘’!?/]+|[,.;:()\"“”'‘’!?/]")
 _CREDIT = re.compile(r"(?<=\S)\s*(?:[.\-–]\s*)?\(?Ảnh\s*:?\s[^.]{1,40}\)?\.?\s*$")  # ". Ảnh: TTXVN"
 _DOC_TYPES = ("Nghị định thư", "Kế hoạch", "Thỏa thuận", "Bản ghi nhớ", "Hiệp định", "Hiệp ước")
 _DOC = re.compile(rf"(?<!\w)(?:{'|'.join(_DOC_TYPES)})(?!\w)")
@@ -81,24 +70,6 @@ class Agreement:
 # ---------------------------------------------------------------- helpers
 
 
-def people(sentence: str) -> tuple[str, ...]:
-    """Names after a rank or post: ``"Đại tướng Phan Văn Giang và Thượng tướng Khamliang
-    Outhakaysone"`` -> ``("Phan Văn Giang", "Khamliang Outhakaysone")``."""
-    found: list[str] = []
-    for m in _RANK.finditer(sentence):
-        tokens = _TOKEN.findall(sentence[m.end() : m.end() + 160])
-        i = 0
-        while i < len(tokens) and i < 8 and tokens[i].lower() in _ORG_WORDS:
-            i += 1  # "Bộ Quốc phòng Lào", "Chính phủ", "nước" before the name
-        name: list[str] = []
-        while i < len(tokens) and len(name) < 4 and tokens[i][0].isupper() and tokens[i][0].isalpha():
-            name.append(tokens[i])
-            i += 1
-        if len(name) >= 2 and " ".join(name) not in found:
-            found.append(" ".join(name))
-    return tuple(found)
-
-
 def _clean(sentence: str, focus: int = 0) -> str:
     """The sentence without a trailing photo credit; a long one is cut at words to at most
     ``MAX_EVENT_CHARS``, keeping the clause around offset ``focus`` (the date mention)."""
@@ -120,7 +91,7 @@ def _sentence_of(spans: list[tuple[int, int]], start: int) -> tuple[int, int]:
     return next(((s, e) for s, e in spans if s <= start < e), (start, start))
 
 
-def _names_something(body: str, sentence_start: int, mention: DateMention) -> bool:
+def _part_of_a_name(body: str, sentence_start: int, mention: DateMention) -> bool:
     """True for a year that is part of a name: "Kế hoạch hợp tác năm 2022",
     "Triển lãm Quốc phòng Quốc tế Việt Nam năm 2024"."""
     before = body[sentence_start : mention.start]
@@ -151,7 +122,7 @@ def events(articles: Iterable[Article]) -> list[Event]:
         name_years: list[tuple[DateMention, tuple[int, int]]] = []
         for mention in article.dates:
             span = _sentence_of(spans, mention.start)
-            if mention.precision == "year" and _names_something(article.body, span[0], mention):
+            if mention.precision == "year" and _part_of_a_name(article.body, span[0], mention):
                 name_years.append((mention, span))
             else:
                 kept.append((mention, span))
@@ -231,4 +202,4 @@ def _split_parties(name: str) -> tuple[str, str]:
     return name[: m.start()].strip(), rest.strip()
 
 
-__all__ = ["Agreement", "Event", "agreements", "events", "people"]
+__all__ = ["Agreement", "Event", "agreements", "events"]

@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -60,8 +60,8 @@ CSS = """
 .rag-card > summary::-webkit-details-marker { display: none; }
 .rag-card[open] > summary { border-bottom: 1px dashed #e5e7eb; }
 .rag-card-head { display: flex; gap: .55em; align-items: baseline; }
-.rag-num { flex: none; background: #1d4ed8; color: #fff; border-radius: 999px; min-width: 1.6em; text-align: center;
-  font-size: .8em; font-weight: 700; padding: .1em .4em; }
+.rag-card .rag-num { flex: none; background: #1d4ed8; color: #fff !important; border-radius: 999px; min-width: 1.6em;
+  text-align: center; font-size: .8em; font-weight: 700; padding: .1em .4em; }
 .rag-title { font-weight: 600; color: #111827; }
 .rag-meta { color: #6b7280; font-size: .85em; margin: .2em 0 .45em 2.3em; }
 .rag-meta code { font-size: .95em; }
@@ -69,8 +69,12 @@ CSS = """
 .rag-para { margin-left: 2.3em; }
 .rag-body { padding: .6em .85em .85em; max-height: 420px; overflow-y: auto; }
 mark.rag-quote { background: #fef08a; color: #111827; padding: 0 .1em; border-radius: 2px; }
-.rag-open { display: inline-block; margin: .45em 0 0 2.3em; font-size: .82em; color: #1d4ed8; }
+.rag-article-head { padding: .7em .85em 0; }
+.rag-article-head .rag-meta { margin-left: 0; }
+.rag-card .rag-open { display: inline-block; margin: .45em 0 0 2.3em; font-size: .82em; color: #1d4ed8 !important; }
 .rag-card[open] .rag-open::after { content: " (click to close)"; }
+.rag-table table, .rag-table .virtual-row, .rag-table .header-table, .rag-table td, .rag-table th {
+  font-family: var(--font) !important; }
 """
 # Scrolls the highlighted quote into view when a card is opened (our code, not article text).
 _CARD_JS = """element.addEventListener('toggle', (e) => {
@@ -175,9 +179,16 @@ def source_card(n: int, c: Citation, article: Article | None) -> str:
     return (
         f'<details class="rag-card" data-article-id="{_esc(c.article_id)}"><summary>{head}'
         f'<div class="rag-para">{highlight(article.body, *span, lo, hi)}</div>'
-        f'<span class="rag-open">Show the whole article</span></summary>'
+        f'<span class="rag-open">▸ Show the whole article</span></summary>'
         f'<div class="rag-body">{highlight(article.body, *span)}</div></details>'
     )
+
+
+def article_html(article: Article) -> str:
+    """The whole cleaned article (Articles tab), escaped."""
+    meta = " · ".join(x for x in (format_date(article.date), article.outlet, article.id) if x)
+    return (f'<div class="rag-card"><div class="rag-article-head"><div class="rag-title">{_esc(article.title)}</div>'
+            f'<div class="rag-meta">{_esc(meta)}</div></div><div class="rag-body">{_esc(article.body)}</div></div>')
 
 
 def render_sources(answer: Answer | None, articles: dict[str, Article], state: str = "") -> str:
@@ -186,10 +197,10 @@ def render_sources(answer: Answer | None, articles: dict[str, Article], state: s
         text = "Searching the articles…" if state == "streaming" else "Sources of the latest answer appear here."
         return f'<div class="rag-sources" data-state="{state or "idle"}"><div class="rag-empty">{text}</div></div>'
     if answer.abstained or not answer.citations:
-        return ('<div class="rag-sources" data-state="abstained"><div class="rag-empty">'
-                "No sources: the articles do not answer this question.</div></div>")
+        return ('<div class="rag-sources" data-state="abstained"><div class="rag-abstain">'
+                "⚠ No sources: the articles do not answer this question.</div></div>")
     cards = "".join(source_card(i, c, articles.get(c.article_id)) for i, c in enumerate(answer.citations, 1))
-    head = f'<div class="rag-sources-head">Sources ({len(answer.citations)})</div>'
+    head = f'<div class="rag-sources-head">Sources of the latest answer ({len(answer.citations)})</div>'
     return f'<div class="rag-sources" data-state="answered">{head}{cards}</div>'
 
 
@@ -252,56 +263,73 @@ def _parse_day(value: Any, label: str) -> date | None:
 # ---------------------------------------------------------------- the app
 
 
+def chat_turn(bot: ChatBot, message: str, turns: list[Turn], date_from: Any = None, date_to: Any = None,
+              backend: str | None = None) -> Iterator[tuple[Any, ...]]:
+    """One chat turn, streamed: yields (chat messages, sources HTML, error HTML, turns, textbox).
+
+    The library gets the plain history (question, answer text); a ``RagError`` leaves the
+    conversation as it was and shows one line. ``gr.skip()`` marks outputs left unchanged.
+    """
+    history = [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a.text})]
+    text = ""
+    try:
+        within = (_parse_day(date_from, "Start date"), _parse_day(date_to, "End date"))
+        for piece in bot.stream(message, history=history, backend=backend or None, within=within):
+            if isinstance(piece, Answer):
+                turns = [*turns, (message, piece)]
+                yield _chat(turns), render_sources(piece, bot.index.articles), "", turns, ""
+                return
+            text += piece
+            yield _chat(turns, (message, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
+    except RagError as err:
+        last = turns[-1][1] if turns else None
+        yield _chat(turns), render_sources(last, bot.index.articles), error_html(str(err)), gr.skip(), gr.skip()
+
+
+def add_articles(bot: ChatBot, paths: list[str] | None, progress: Callable[..., Any] | None = None) -> str:
+    """Save the uploaded files (``save_upload``), re-index, and return the status HTML."""
+    saved, problems = [], []
+    for f in paths or []:
+        try:
+            saved.append(save_upload(Path(f), Path(f).name, bot.settings.articles_dir, bot.settings.max_upload_bytes))
+        except RagError as err:
+            problems.append(str(err))
+    if not paths:
+        problems.append("No file chosen. Pick one or more .txt articles first.")
+    def step(done: int, total: int, name: str) -> None:
+        if progress:
+            progress((done, total), desc=f"Indexing {name}")
+
+    status = ""
+    if saved:
+        try:
+            report = bot.reindex(progress=step)
+            status = f'<div class="rag-ok">Added {", ".join(_esc(p.name) for p in saved)}. {_esc(report.summary())}</div>'
+        except RagError as err:
+            problems.append(str(err))
+    return status + "".join(error_html(p) for p in problems)
+
+
 def build_ui(bot: ChatBot) -> gr.Blocks:
     """The Gradio app for ``bot``; launch it with ``build_ui(bot).launch()``."""
 
     def respond(message: str, turns: list[Turn], date_from: Any, date_to: Any, backend: str | None
                 ) -> Iterator[tuple[Any, ...]]:
-        history = [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a.text})]
-        text = ""
-        try:
-            within = (_parse_day(date_from, "Start date"), _parse_day(date_to, "End date"))
-            for piece in bot.stream(message, history=history, backend=backend or None, within=within):
-                if isinstance(piece, Answer):
-                    turns = [*turns, (message, piece)]
-                    yield _chat(turns), render_sources(piece, bot.index.articles), "", turns, ""
-                    return
-                text += piece
-                yield _chat(turns, (message, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
-        except RagError as err:
-            yield _chat(turns), render_sources(turns[-1][1] if turns else None, bot.index.articles), \
-                error_html(str(err)), gr.skip(), gr.skip()
+        yield from chat_turn(bot, message, turns, date_from, date_to, backend)
 
     def upload(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        saved, problems = [], []
-        for f in files or []:
-            try:
-                saved.append(save_upload(Path(f), Path(f).name, bot.settings.articles_dir, bot.settings.max_upload_bytes))
-            except RagError as err:
-                problems.append(str(err))
-        if not files:
-            problems.append("No file chosen. Pick one or more .txt articles first.")
-        status = ""
-        if saved:
-            try:
-                report = bot.reindex(progress=lambda done, total, name: progress((done, total), desc=f"Indexing {name}"))
-                status = f'<div class="rag-ok">Added {", ".join(_esc(p.name) for p in saved)}. {_esc(report.summary())}</div>'
-            except RagError as err:
-                problems.append(str(err))
-        status += "".join(error_html(p) for p in problems)
+        status = add_articles(bot, files, progress)
         return status, article_rows(bot), event_rows(bot), agreement_rows(bot), None
 
     def show_article(evt: gr.SelectData) -> str:
-        article = bot.index.articles.get(str((evt.row_value or [""] * 4)[3]))
-        if article is None:
-            return ""
-        meta = " · ".join(x for x in (format_date(article.date), article.outlet, article.id) if x)
-        return (f'<div class="rag-card"><div style="padding:.7em .85em"><div class="rag-title">{_esc(article.title)}</div>'
-                f'<div class="rag-meta" style="margin-left:0">{_esc(meta)}</div></div>'
-                f'<div class="rag-body">{_esc(article.body)}</div></div>')
+        article = bot.index.articles.get(str((evt.row_value or [""] * 4)[3]))  # column 3 is the id
+        return article_html(article) if article else ""
 
     def ask(question: str) -> dict:
-        """Answer one question from the articles: {"answer", "abstained", "citations": [{"article_id", "title", "date", "quote"}]}."""
+        """Answer one question from the articles.
+
+        Returns {"answer", "abstained", "citations": [{"article_id", "title", "date", "quote"}]}.
+        """
         try:
             return bot.ask(question).to_json()
         except RagError as err:
@@ -316,8 +344,11 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=5):
-                    chatbot = gr.Chatbot(label="Conversation", height=440, feedback_options=None, elem_id="rag-chat",
-                                         placeholder="Ask about Việt Nam – Lào defence cooperation.")
+                    chatbot = gr.Chatbot(
+                        label="Conversation", show_label=False, height=440, elem_id="rag-chat", buttons=[],
+                        feedback_options=None, latex_delimiters=[],  # messages are our escaped HTML, nothing else
+                        placeholder="Ask about Việt Nam – Lào defence cooperation.",
+                    )
                     error = gr.HTML("", elem_id="rag-error", js_on_load=None)
                     with gr.Row():
                         question = gr.Textbox(show_label=False, placeholder="Ask a question (English or Tiếng Việt)…",
@@ -335,31 +366,37 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
                     sources = gr.HTML(render_sources(None, {}), elem_id="rag-sources", js_on_load=_CARD_JS)
             with gr.Tab("Timeline"):
                 gr.Markdown("Dated events and signed documents found in the articles (dates: ISO; `2022` = year only).")
-                event_table = gr.Dataframe(lambda: event_rows(bot), headers=["Date", "What happened", "Who", "Source"],
-                                           wrap=True, interactive=False, label="Events", column_widths=["9%", "55%", "14%", "22%"])
-                agreement_table = gr.Dataframe(lambda: agreement_rows(bot), wrap=True, interactive=False,
+                table: dict[str, Any] = {"wrap": True, "interactive": False, "elem_classes": ["rag-table"]}
+                event_table = gr.Dataframe(event_rows(bot), headers=["Date", "What happened", "Who", "Source"],
+                                           label="Events", column_widths=["10%", "52%", "16%", "22%"], **table)
+                agreement_table = gr.Dataframe(agreement_rows(bot), label="Agreements signed",
                                                headers=["Document", "Date", "Parties", "Signed by", "Source"],
-                                               label="Agreements signed")
+                                               column_widths=["32%", "10%", "22%", "16%", "20%"], **table)
             with gr.Tab("Articles"):
-                article_table = gr.Dataframe(lambda: article_rows(bot), headers=["Date", "Title", "Outlet", "Id", "Characters"],
-                                             wrap=True, interactive=False, label="Corpus (select a row to read it)")
+                article_table = gr.Dataframe(article_rows(bot), headers=["Date", "Title", "Outlet", "Id", "Characters"],
+                                             label="Corpus (select a row to read it)",
+                                             column_widths=["10%", "52%", "10%", "18%", "10%"], **table)
                 article_view = gr.HTML("", js_on_load=None)
                 files = gr.File(label=f"Add articles (.txt, UTF-8, up to {bot.settings.max_upload_bytes:,} bytes)",
-                                file_count="multiple", file_types=[".txt"], type="filepath")
+                                file_count="multiple", file_types=[".txt"], type="filepath", elem_id="rag-files")
                 add = gr.Button("Add to the corpus and index", variant="primary", elem_id="rag-upload")
                 upload_status = gr.HTML("", elem_id="rag-upload-status", js_on_load=None)
 
         chat_io = {"inputs": [question, turns, date_from, date_to, backend],
                    "outputs": [chatbot, sources, error, turns, question]}
-        question.submit(respond, **chat_io, **private)
-        ask_button.click(respond, **chat_io, **private)
+        gr.on([question.submit, ask_button.click], respond, **chat_io, **private)
         clear.click(lambda: ([], [], render_sources(None, {}), ""), outputs=[turns, chatbot, sources, error], **private)
+        chatbot.clear(lambda: ([], render_sources(None, {}), ""), outputs=[turns, sources, error], **private)
         add.click(upload, inputs=[files], outputs=[upload_status, article_table, event_table, agreement_table, files],
                   concurrency_limit=1, **private)
         article_table.select(show_article, outputs=[article_view], **private)
+        demo.load(lambda: (article_rows(bot), event_rows(bot), agreement_rows(bot)),  # uploads from other sessions
+                  outputs=[article_table, event_table, agreement_table], **private)
         gr.api(ask, api_name="ask")
     return demo
 
 
-__all__ = ["CSS", "EXAMPLES", "build_ui", "highlight", "paragraph_bounds", "render_sources", "safe_filename",
-           "save_upload", "source_card"]
+__all__ = [
+    "CSS", "EXAMPLES", "add_articles", "article_html", "build_ui", "chat_turn", "highlight", "paragraph_bounds",
+    "render_sources", "safe_filename", "save_upload", "source_card",
+]

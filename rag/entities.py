@@ -1,0 +1,79 @@
+"""Entities in Vietnamese news sentences: the people named after a title, and places.
+
+Covers: ``people(text)`` - names of two to four capitalised words that follow a rank or
+post ("Đại tướng Phan Văn Giang", "Thủ tướng Chính phủ Phạm Minh Chính", "Chủ tịch nước
+Lào Thongloun Sisoulith"), skipping the institutions and countries in between; and
+``has_place(text)`` - whether a sentence says where ("tại Hà Nội", "tỉnh Quảng Trị",
+"tại Trụ sở ..."). Used by answer selection and the timeline.
+Does not cover: names without a title, organisations, or coreference ("ông", "hai Bộ trưởng").
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import fold
+
+# Ranks and posts that come before a name, folded.
+TITLES = (
+    "dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta",
+    "thu tuong", "pho thu tuong", "bo truong", "thu truong", "chu tich nuoc", "chu tich", "tong bi thu",
+    "tong tham muu truong", "dai su", "tu lenh", "dong chi", "ong", "ba", "truong doan", "tuy vien quoc phong",
+)
+# Institutions and countries that sit between a title and a name ("Bộ trưởng Bộ Quốc phòng
+# Phan Văn Giang") but are never part of it; folded, longest first.
+_INSTITUTIONS = sorted(
+    (
+        tuple(p.split())
+        for p in (
+            "bo quoc phong", "quoc phong", "chinh phu", "viet nam", "lao", "campuchia", "quan doi nhan dan",
+            "qdnd", "bqp", "bdbp", "bo chinh tri", "quan uy trung uong", "trung uong dang", "bo tong tham muu",
+            "bo tu lenh", "bo doi bien phong", "bien phong", "nha nuoc", "quoc hoi", "dang", "quan doi",
+            "bo an ninh", "tong cuc", "uy vien", "thuong vu",
+        )
+    ),
+    key=len,
+    reverse=True,
+)
+_PLACE = re.compile(
+    r"(?:\b(?:tại|ở)\s+(?:(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|thị xã|xã|khu vực)\s+)?[A-ZĐ])|"
+    r"(?:\b(?:tỉnh|huyện|thành phố|cửa khẩu|thủ đô)\s+[A-ZĐ])"
+)
+_ENDS = (",", ".", ";", ":", "!", "?")
+
+
+def _institution_at(folded: list[str], j: int) -> int:
+    """Length of the institution or country starting at word ``j`` (0: none)."""
+    for phrase in _INSTITUTIONS:
+        if tuple(folded[j : j + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
+
+def people(text: str) -> tuple[str, ...]:
+    """Names of the people ``text`` names after a title, as written, in order of appearance."""
+    words = [w.strip("()\"“”'‘’") for w in text.split()]
+    folded = [fold(w.rstrip("".join(_ENDS))) for w in words]
+    found: list[str] = []
+    for i in range(len(words)):
+        for title in TITLES:
+            size = len(title.split())
+            if " ".join(folded[i : i + size]) != title or words[i + size - 1].endswith(_ENDS):
+                continue
+            j = i + size
+            while (skip := _institution_at(folded, j)) and not words[j + skip - 1].endswith(_ENDS):
+                j += skip
+            name: list[str] = []
+            while j < len(words) and len(name) < 4 and words[j][:1].isupper() and not _institution_at(folded, j):
+                name.append(words[j].rstrip("".join(_ENDS)))
+                j += 1
+                if words[j - 1].endswith(_ENDS):  # punctuation ends the name
+                    break
+            if 2 <= len(name) <= 4 and " ".join(name) not in found:
+                found.append(" ".join(name))
+    return tuple(found)
+
+
+def has_place(text: str) -> bool:
+    """Does the sentence say where something happened?"""
+    return bool(_PLACE.search(text))
