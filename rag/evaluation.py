@@ -412,7 +412,7 @@ def plot_report(path: Path, project: Run, base: Run | None) -> None:
     p50, p95 = np.percentile(seconds, 50), np.percentile(seconds, 95)
     ax2.axvline(p50, color="black", linestyle="--", label=f"p50 {p50:.0f} ms")
     ax2.axvline(p95, color="red", linestyle=":", label=f"p95 {p95:.0f} ms")
-    ax2.set_xlabel("seconds per question (ms)")
+    ax2.set_xlabel("milliseconds per question")
     ax2.set_ylabel("questions")
     ax2.set_title("Latency")
     ax2.legend()
