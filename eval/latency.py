@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.bot import ChatBot  # noqa: E402
-from rag.evaluation import load_qa  # noqa: E402
+from rag.bot import ChatBot
+from rag.evaluation import load_qa
 
 
 def timed(fn, *args) -> float:
