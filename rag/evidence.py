@@ -1,0 +1,192 @@
+"""Evidence in sentences: the facts answer selection checks a passage for.
+
+Covers: ``SentenceTable`` (every indexed sentence with its vector, dates, phrase document
+frequencies and the people the corpus names), ``covers`` (does a passage contain a
+concept), ``focus_concept`` (what a "how many"/"which" question asks for), ``type_fit``
+(does a passage carry what the question type needs: a new person for who, a precise date
+for when, a place for where, a signing and a document for what was signed, a number next
+to the counted thing, ranks and posts) and ``ordinals`` (editions: "lần thứ 2", "second").
+Does not cover: scoring, choosing or quoting sentences (``rag.answer``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.entities import has_place, people
+from rag.index import Index
+from rag.query import Concept, Query
+from rag.text import fold, padded
+
+
+def persons_in(text: str) -> set[str]:
+    """Folded names of the people a passage names after a title."""
+    return {fold(p) for p in people(text)}
+
+
+_DOC_TYPES = ("nghi dinh thu", "ke hoach", "thoa thuan", "ban ghi nho", "hiep dinh", "hiep uoc", "van kien")
+_SIGN = (" ky ", " ky ket ")
+_RANKS = ("dai tuong", "thuong tuong", "trung tuong", "thieu tuong", "dai ta", "thuong ta", "trung ta", "thieu ta")
+_POSTS = (
+    "bo truong", "thu truong", "tong tham muu truong", "thu tuong", "chu tich", "tong bi thu", "uy vien",
+    "tuy vien", "pho bi thu", "truong doan", "tu lenh", "dai su", "pho thu tuong",
+)
+_NUMBER_WORDS = ("mot", "hai", "ba", "bon", "sau", "bay", "tam", "chin", "muoi", "nhat")
+_NUMBER = re.compile(r"^(\d+|" + "|".join(_NUMBER_WORDS) + r")$")
+_DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    article_id: str
+    start: int
+    end: int
+    text: str
+    padded: str  # " folded words " for phrase matching
+    dates: tuple[str, ...]  # ISO dates mentioned in the sentence
+
+
+class SentenceTable:
+    """Every indexed sentence, its vector, and the corpus facts answer selection needs:
+    phrase document frequencies and gazetteers of the people and places the articles name."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.articles = index.articles
+        self.vectors = index.sentence_vectors
+        self.sentences: list[Sentence] = []
+        self.by_article: dict[str, list[int]] = {}
+        for aid, start, end in index.sentences:
+            article = self.articles[aid]
+            text = article.body[start:end]
+            dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
+            self.by_article.setdefault(aid, []).append(len(self.sentences))
+            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates))
+        self._df: dict[str, int] = {}
+        # everyone the corpus names after a title; a sentence names them with or without it
+        self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))
+        self.corpus = "".join(s.padded for s in self.sentences) + "".join(
+            padded(a.title) for a in self.articles.values()
+        )
+
+    def df(self, phrase: str) -> int:
+        """Sentences containing the folded ``phrase`` as whole words."""
+        if phrase not in self._df:
+            needle = f" {phrase} "
+            self._df[phrase] = sum(1 for s in self.sentences if needle in s.padded)
+        return self._df[phrase]
+
+    def concept_df(self, concept: Concept) -> int:
+        return max((self.df(p) for p in concept.phrases), default=0)
+
+    def in_corpus(self, phrase: str) -> bool:
+        return f" {phrase} " in self.corpus
+
+    def context(self, sid: int) -> str:
+        """The sentence with its neighbours in the same article, padded."""
+        sent = self.sentences[sid]
+        ids = self.by_article[sent.article_id]
+        pos = ids.index(sid)
+        return "".join(self.sentences[i].padded for i in ids[max(0, pos - 1) : pos + 2])
+
+
+def covers(text_padded: str, concept: Concept) -> bool:
+    """Does a padded passage (``padded(text)``) contain any phrase of the concept?"""
+    return any(f" {p} " in text_padded for p in concept.phrases)
+
+
+_NATIONALITIES = {"vietnamese", "vietnam", "viet nam", "lao", "laos", "laotian", "cambodian", "cambodia", "military"}
+
+
+def focus_concept(query: Query, table: SentenceTable | None = None) -> Concept | None:
+    """The head of what the question asks for: the last concept of a counted noun phrase
+    ("lao military *students*"), else the first that is not a nationality ("*học sinh*
+    Lào", "Vietnamese *company*"); words the corpus never uses are skipped given a table."""
+    if not query.focus:
+        return None
+    found = [
+        (query.focus.find(c.label), c)
+        for c in query.concepts
+        if c.kind != "number" and c.label in query.focus
+        and (table is None or c.kind != "word" or table.concept_df(c) > 0)
+    ]
+    if not found:
+        return None
+    if query.head_at == "last":
+        return max(found, key=lambda fc: fc[0])[1]
+    # "which Vietnamese company": skip a leading nationality
+    ranked = sorted(found, key=lambda fc: fc[0])
+    useful = [c for _, c in ranked if c.label not in _NATIONALITIES]
+    return useful[0] if useful else ranked[0][1]
+
+
+def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: SentenceTable) -> float:
+    """0..1: does a passage (``text`` and its ``padded`` form ``pad``) carry what the question type needs?"""
+    qtype = query.qtype
+    if qtype == "who":  # someone the question does not already name
+        named = [f" {n} " for n in query.names]
+        return 1.0 if any(f" {p} " in pad and not any(f" {p} " in n or n in f" {p} " for n in named)
+                          for p in table.persons) else 0.0
+    if qtype == "when":
+        precise = any(len(d.split("-")) >= 2 for d in dates)
+        if precise:
+            return 1.0
+        return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
+    if qtype == "where":
+        return 1.0 if has_place(text) else 0.0
+    if qtype == "signed":
+        has_doc = any(f" {d} " in pad for d in _DOC_TYPES)
+        return 1.0 if has_doc and any(v in pad for v in _SIGN) else 0.5 if has_doc else 0.0
+    if qtype == "number":
+        words = pad.split()
+        numbers = [i for i, w in enumerate(words) if _NUMBER.match(w)]
+        if not numbers:
+            return 0.0
+        concept = focus_concept(query, table)
+        if concept is None:
+            return 1.0
+        for phrase in concept.phrases:
+            size = len(phrase.split())
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] != phrase.split():
+                    continue
+                # "3 xe chỉ huy", "ba nước" before the noun; "cột mốc 605", "lần thứ nhất" after it
+                after_ok = phrase.endswith(" thu") or phrase == "thu"
+                if any(i - 4 <= n < i for n in numbers) or any(
+                    i + size <= n <= i + size + 1 and (words[n].isdigit() or after_ok) for n in numbers
+                ):
+                    return 1.0
+        # a number in the same clause as the counted thing is weaker evidence
+        for clause in map(padded, re.split(r"[,;:()]", text)):
+            if covers(clause, concept) and re.search(r" \d+ ", clause):
+                return 0.6
+        return 0.0
+    if qtype == "rank":
+        found = sum(1 for r in (*_RANKS, *_POSTS) if f" {r} " in pad)
+        return min(1.0, found / 2)
+    return 0.0
+
+
+_ORDINAL_WORDS = {"nhat": 1, "dau": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
+_ORDINAL_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+               "ninth": 9, "tenth": 10}
+_ORDINAL = re.compile(r"\blan (?:thu )?(\d+|nhat|hai|ba|tu|nam|sau|bay|tam|chin)\b|\blan dau\b|"
+                      r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(\d+)(?:st|nd|rd|th)\b")
+
+
+def ordinals(folded: str) -> set[int]:
+    """Editions a text names: "lần thứ 2", "lần đầu", "second", "9th"."""
+    found = set()
+    for m in _ORDINAL.finditer(folded):
+        vi, en, num = m.groups()
+        if vi:
+            found.add(int(vi) if vi.isdigit() else _ORDINAL_WORDS[vi])
+        elif en:
+            found.add(_ORDINAL_EN[en])
+        elif num:
+            found.add(int(num))
+        else:
+            found.add(1)  # "lần đầu"
+    return found
