@@ -9,6 +9,7 @@ pipeline is a LangChain runnable (``bot.chain``). Does not cover: how passages a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -24,11 +25,12 @@ from rag.answer import Answer, ExtractiveAnswerer, GenerativeAnswerer
 from rag.config import Settings
 from rag.dates import Period
 from rag.embeddings import EngineEmbeddings, make_embeddings, sentence_transformers_available
-from rag.errors import ConfigError, EmbeddingError, IndexMissingError, QuestionError
+from rag.errors import ConfigError, IndexMissingError, QuestionError
 from rag.index import BuildReport, Index, IndexBuilder, Progress, load_index, read_manifest
 from rag.ingest import Article
-from rag.query import Query, analyze, question_type
+from rag.query import Query, analyze, detect_language, question_type
 from rag.retrieval import HybridRetriever, Retrieval
+from rag.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +230,11 @@ class ChatBot:
                 f"The question is {len(question):,} characters long.", f"Keep it under {MAX_QUESTION_CHARS:,}."
             )
         query = analyze(question)
-        if type_from:
+        if type_from:  # a follow-up merged with what it refers to: its own type and language
             own = question_type(type_from)
-            if own != "what":
-                query = Query(query.text, query.lang, own, query.periods, query.concepts, query.names)
-            lang = analyze(type_from).lang
-            query = Query(query.text, lang, query.qtype, query.periods, query.concepts, query.names)
+            query = dataclasses.replace(
+                query, qtype=own if own != "what" else query.qtype, lang=detect_language(type_from), parts=()
+            )
         return query
 
     def retrieve(self, question: str | Query, *, within: tuple[date | None, date | None] | None = None) -> Retrieval:
@@ -295,10 +296,10 @@ class ChatBot:
         yield answer
 
     def _followup_query(self, history: History, message: str, backend: str | None) -> Query:
+        own = self._query(message)  # also validates the message
         turns = _turns(history)
-        self._query(message)  # validates the message itself
         if not turns or not self._is_follow_up(message):
-            return self._query(message)
+            return own
         previous = self._standalone(turns)
         backend = backend or self.settings.backend
         if backend != "extractive":
@@ -310,8 +311,6 @@ class ChatBot:
 
     @staticmethod
     def _is_follow_up(message: str) -> bool:
-        from rag.text import fold
-
         words = fold(message).split()
         return len(words) <= 6 or bool(_FOLLOW_UP.search(fold(message)))
 
@@ -348,4 +347,4 @@ def _period(within: tuple[date | None, date | None] | None) -> Period | None:
     return Period(start, end, f"{start.isoformat()}/{end.isoformat()}")
 
 
-__all__ = ["ChatBot", "EmbeddingError", "build_index", "embeddings_for", "make_chat_model"]
+__all__ = ["ChatBot", "build_index", "embeddings_for", "make_chat_model"]

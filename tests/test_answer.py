@@ -200,3 +200,16 @@ def test_unreachable_server_is_a_one_line_error(bot: ChatBot) -> None:
 def test_backends_offered(bot: ChatBot, tmp_path: Path) -> None:
     assert bot.backends == ["extractive"]
     assert llm_bot(bot, llm_base_url="http://127.0.0.1:9/v1").backends == ["extractive", "openai"]
+
+
+def test_llm_backend_condenses_a_follow_up(bot: ChatBot) -> None:
+    model = FakeListChatModel(responses=[
+        "Who signed the protocol on search and rescue in December 2021?",  # the condense prompt's reply
+        "Đại tướng Phan Văn Giang and Đại tướng Chansamone Chanyalath signed it [1].",
+    ])
+    llm = llm_bot(bot, model)
+    history = [{"role": "user", "content": "What was signed in December 2021?"},
+               {"role": "assistant", "content": "A protocol on rescue [1]."}]
+    answer = llm.chat(history, "and who signed it?")
+    assert answer.backend == "generative" and answer.citations[0].article_id == SIGNING_ARTICLE
+    assert "Chansamone" in answer.text
