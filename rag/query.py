@@ -59,13 +59,29 @@ def _lexicon_pattern(entries: tuple[LexiconEntry, ...]) -> tuple[re.Pattern[str]
 
 # ---------------------------------------------------------------- vocabulary
 
-_EN_STOP = set(
-    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "into", "over", "after", "before", "during", "between", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "that", "this", "these", "those", "it", "its", "they", "them", "their", "there", "he", "she", "his", "her", "him", "i", "you", "we", "our", "your", "my", "me", "us", "not", "no", "any", "some", "all", "each", "other", "another", "such", "than", "then", "so", "as", "if", "also", "only", "just", "very", "more", "most", "much", "many", "per", "via", "up", "out", "off", "down", "according", "say", "said", "tell", "told", "name", "named", "list", "give", "given", "describe", "described", "mention", "mentioned", "article", "articles", "report", "reported", "news", "s", "t", "one", "ones", "thing", "things", "kind", "kinds", "type", "types"]
-)
-_VI_STOP = set(
+_EN_STOP = {
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "into", "over", "after",
+    "before", "during", "between", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "do",
+    "does", "did", "done", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could",
+    "may", "might", "must", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "that",
+    "this", "these", "those", "it", "its", "they", "them", "their", "there", "he", "she", "his", "her", "him",
+    "i", "you", "we", "our", "your", "my", "me", "us", "not", "no", "any", "some", "all", "each", "other",
+    "another", "such", "than", "then", "so", "as", "if", "also", "only", "just", "very", "more", "most", "much",
+    "many", "per", "via", "up", "out", "off", "down", "according", "say", "said", "tell", "told", "name", "named",
+    "list", "give", "given", "describe", "described", "mention", "mentioned", "article", "articles", "report",
+    "reported", "news", "s", "t", "one", "ones", "thing", "things", "kind", "kinds", "type", "types",
+}
+_VI_STOP = {
     fold(w)
-    for w in ["là", "gì", "nào", "ai", "đâu", "sao", "thế", "nào", "bao", "nhiêu", "mấy", "khi", "nào", "lúc", "nào", "bao", "giờ", "của", "và", "với", "cho", "các", "những", "một", "được", "bị", "đã", "đang", "sẽ", "có", "không", "thì", "mà", "này", "kia", "đó", "ấy", "vậy", "như", "theo", "tại", "trong", "ngoài", "trên", "dưới", "từ", "đến", "về", "vào", "ra", "để", "do", "bởi", "hay", "hoặc", "cũng", "rất", "nhiều", "ít", "gồm", "hãy", "xin", "cho", "biết", "ông", "bà", "anh", "chị", "họ", "hai", "bên", "việc", "người", "nhau", "lại", "còn", "nữa", "vị", "điều", "hỏi", "bài", "báo", "tin"]
-)
+    for w in (
+        "là", "gì", "nào", "ai", "đâu", "sao", "thế", "bao", "nhiêu", "mấy", "khi", "lúc", "giờ", "của", "và", "với",
+        "cho", "các", "những", "một", "được", "bị", "đã", "đang", "sẽ", "có", "không", "thì", "mà", "này", "kia",
+        "đó", "ấy", "vậy", "như", "theo", "tại", "trong", "ngoài", "trên", "dưới", "từ", "đến", "về", "vào", "ra",
+        "để", "do", "bởi", "hay", "hoặc", "cũng", "rất", "nhiều", "ít", "gồm", "hãy", "xin", "biết", "ông", "bà",
+        "anh", "chị", "họ", "hai", "bên", "việc", "người", "nhau", "lại", "còn", "nữa", "vị", "điều", "hỏi", "bài",
+        "báo", "tin",
+    )
+}
 _EN_HINTS = {"what", "who", "which", "when", "where", "how", "did", "does", "the", "was", "were", "is", "of", "and"}
 _VI_MARKS = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
 
@@ -116,9 +132,6 @@ class Concept:
     phrases: tuple[str, ...]
     kind: str = "word"  # word | lexicon | name | number
     weight: float = 1.0  # below 1 for concepts a part of a question borrows from the other parts
-
-    def tokens(self) -> list[str]:
-        return [t for p in self.phrases for t in p.split()]
 
 
 @dataclass(frozen=True)
