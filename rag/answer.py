@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import Query
+from rag.query import Query, load_lexicon
 from rag.retrieval import Retrieval
 from rag.text import fold, padded, sentence_spans
 
@@ -115,6 +115,7 @@ _MESSAGES = {
 
 _HARD_TYPES = ("who", "when", "where", "number")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
+_GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
 # (fitted weights did not carry over to the holdout set; see README).
@@ -128,6 +129,19 @@ _COUNTRY_KEYS = {
     "china", "chinese", "thailand", "thai", "united states", "usa", "america", "american", "russia", "russian",
     "japan", "japanese", "india", "indian",
 }
+
+
+@lru_cache(maxsize=1)
+def _english_terms() -> tuple[tuple[str, str], ...]:
+    """(folded Vietnamese phrase of two or more words, its English term) from the lexicon."""
+    pairs: dict[str, str] = {}
+    for entry in load_lexicon():
+        english = entry.keys[0]
+        if english.isascii() and not english.replace(" ", "").isdigit():
+            for phrase in entry.expansions:
+                if len(phrase.split()) >= 2:
+                    pairs.setdefault(phrase, english)
+    return tuple(sorted(pairs.items(), key=lambda kv: -len(kv[0])))
 
 
 def _period_label(period: Period) -> str:
@@ -494,6 +508,8 @@ class ExtractiveAnswerer:
         if not pieces:
             return self.abstain(query, _MESSAGES[query.lang]["missing"], retrieved, "nothing fits")
         answer_text = " ".join([lead] + [f"{text} [{n}]" for n, (_, text) in enumerate(pieces, 1)])
+        if query.lang == "en":
+            answer_text += self._glosses(" ".join(c.quote for c, _ in pieces), MAX_ANSWER_CHARS - len(answer_text))
         support = min(p.support for p in picks)
         return Answer(
             text=answer_text,
@@ -505,6 +521,23 @@ class ExtractiveAnswerer:
             retrieved=retrieved,
             reason=f"support {support:.2f}",
         )
+
+    def _glosses(self, quotes: str, room: int, most: int = 6) -> str:
+        """" (key terms: protocol; search and rescue; ...)": English for the distinctive lexicon
+        terms the quotes use, in reading order, for readers of an English question."""
+        text = padded(quotes)
+        found: list[tuple[int, str]] = []
+        for phrase, english in _english_terms():
+            at = text.find(f" {phrase} ")
+            if at >= 0 and self.table.df(phrase) <= _GLOSS_DF and english not in (e for _, e in found):
+                found.append((at, english))
+                text = text.replace(f" {phrase} ", " | " + " " * (len(phrase) - 1))  # keep offsets
+        terms = [english for _, english in sorted(found)][:most]
+        for n in range(len(terms), 0, -1):
+            line = f" (key terms: {'; '.join(terms[:n])})"
+            if len(line) <= room:
+                return line
+        return ""
 
     @staticmethod
     def _when(article: Article, start: int, end: int, query: Query) -> str:

@@ -44,6 +44,8 @@ def test_what_was_signed_in_december_2021(bot: ChatBot, question: str) -> None:
     assert "nghi dinh thu" in text and "cuu ho" in text  # the protocol on rescue
     assert re.search(r"ke hoach hop tac quoc phong viet nam - lao nam 2022", text)  # the 2022 cooperation plan
     assert "12/12/2021" in answer.text  # the date the quote speaks of
+    # an English reader gets the key terms of the Vietnamese quote in English
+    assert ("key terms:" in answer.text and "protocol" in answer.text) == (answer.lang == "en")
     check_citations(bot, answer)
 
 
