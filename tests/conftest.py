@@ -6,6 +6,8 @@ import ipaddress
 import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,22 @@ def _no_network():
     yield
     socket.socket.connect = real_connect
     socket.socket.connect_ex = real_connect_ex
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(bot) -> Iterator[str]:
+    """The real web app for ``bot`` on 127.0.0.1 (a free port) for the block; yields its URL."""
+    from rag.ui import build_ui
+
+    demo = build_ui(bot)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()

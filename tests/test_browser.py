@@ -6,9 +6,7 @@ Screenshots go to ``test-artifacts/`` (git-ignored).
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: 
 
 from rag.bot import ChatBot  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.ui import build_ui  # noqa: E402
+
+from .conftest import served  # noqa: E402
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=30_000)
@@ -40,22 +39,6 @@ HOSTILE = (
     "giao diện <script>window.__pwned=1</script> an toàn.\n\n"
     'Đoạn văn thứ hai nói về kiểm thử hiển thị <img src=x onerror="window.__pwned=2"> trong giao diện web.\n'
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def served(bot: ChatBot) -> Iterator[str]:
-    demo = build_ui(bot)
-    demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield demo.local_url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import gradio as gr
@@ -27,6 +26,8 @@ from rag.ui import (
     save_upload,
     source_card,
 )
+
+from .conftest import served
 
 ARTICLES = Path(__file__).resolve().parent.parent / "data" / "articles"
 SIGNING = "001_4ecc485f7df185a9"
@@ -291,22 +292,10 @@ def test_add_articles_indexes_good_files_and_reports_bad_ones(real_settings, bot
 # ---------------------------------------------------------------- a real server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(bot):
-    from rag.ui import build_ui
-
-    demo = build_ui(bot)
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield demo.local_url
-    finally:
-        demo.close()
+    with served(bot) as url:
+        yield url
 
 
 def test_ask_api_returns_the_library_answer(bot, server_url):
