@@ -304,7 +304,10 @@ class ExtractiveAnswerer:
         named = [f" {n} " for n in query.names]
         for cand in found.values():
             sent = table.sentences[cand.sid]
-            cand.covered = frozenset(i for i, c in enumerate(query.concepts) if weights[i] and covers(sent.padded, c))
+            # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts
+            cand.covered = frozenset(
+                i for i, c in enumerate(query.concepts) if weights[i] and covers(sent.padded + sent.refers, c)
+            )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
             people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]

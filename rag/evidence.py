@@ -38,6 +38,13 @@ _NUMBER = re.compile(r"^(\d+|" + "|".join(_NUMBER_WORDS) + r")$")
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
 
 
+# Openings that make a sentence lean on the one before: its subject or topic is there.
+_LEANS_ON_PREVIOUS = re.compile(
+    r"^(ong|ba|ho|trong do|theo do|dong thoi|ben canh do|qua do|day la|dieu nay|vi vay|do do|ngoai ra|"
+    r"cung trong|tai day|sau do|tu do|nho do)\b"
+)
+
+
 @dataclass(frozen=True)
 class Sentence:
     article_id: str
@@ -46,6 +53,7 @@ class Sentence:
     text: str
     padded: str  # " folded words " for phrase matching
     dates: tuple[str, ...]  # ISO dates mentioned in the sentence
+    refers: str = ""  # padded text of the sentence before, when this one leans on it ("Ông ...", "Trong đó, ...")
 
 
 class SentenceTable:
@@ -62,8 +70,12 @@ class SentenceTable:
             article = self.articles[aid]
             text = article.body[start:end]
             dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
-            self.by_article.setdefault(aid, []).append(len(self.sentences))
-            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates))
+            ids = self.by_article.setdefault(aid, [])
+            refers = ""
+            if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
+                refers = self.sentences[ids[-1]].padded
+            ids.append(len(self.sentences))
+            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers))
         self._df: dict[str, int] = {}
         # everyone the corpus names after a title; a sentence names them with or without it
         self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))

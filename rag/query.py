@@ -106,7 +106,7 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bmay (nam|nguoi|xe|lan|nuoc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem) nao\b|\bngay bao nhieu\b")),
     ("where", re.compile(r"\bwhere\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,3}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|vi|ong|ba|lanh dao|nhan vat)( \w+){0,3} nao\b|\bten (la )?gi\b|\bla ai\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,3}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,3} nao\b|\bvi (?!tri\b)(\w+ ){0,3}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b")),
     ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office)\b|\bchuc vu\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
 ]
