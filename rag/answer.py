@@ -115,6 +115,7 @@ _MESSAGES = {
 
 _HARD_TYPES = ("who", "when", "where", "number")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
+_WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
@@ -462,7 +463,7 @@ class ExtractiveAnswerer:
                 piece = padded(sent.text[s:e])
                 dates = [d.iso for d in mentions if d.start >= sent.start + s and d.end <= sent.start + e]
                 value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
-                value += 1.5 * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
+                value += _WINDOW_TYPE * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
                 if value > best[0]:
                     best = (value, s, e)
         _, s, e = best

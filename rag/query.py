@@ -103,18 +103,42 @@ def detect_language(text: str) -> str:
 # ---------------------------------------------------------------- question types
 
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bmay (nam|nguoi|xe|lan|nuoc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
-    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem) nao\b|\bngay bao nhieu\b")),
-    ("where", re.compile(r"\bwhere\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,3}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,3} nao\b|\bvi (?!tri\b)(\w+ ){0,3}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b")),
-    ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office)\b|\bchuc vu\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b")),
+    ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
+    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
+    ("where", re.compile(r"\bwhere\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,5}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
+    ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
 ]
 
 
+_PERSON_NOUNS = (
+    r"(minister|ministers|general|generals|leader|leaders|official|officials|officer|officers|person|people|"
+    r"colonel|colonels|attache|attaches|head|premier|president|chief|commander|secretary|ambassador|"
+    r"representative|counterpart|host|guest|delegate|deputy|politician|man|woman)"
+)
+_NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
+# An English question's opening words decide its type before anything later in it does
+# ("What titles did X hold *when* ..." asks for titles; "When ..." asks for a date).
+_LEADS: list[tuple[str, re.Pattern[str]]] = [
+    ("who", re.compile(r"^(who|whom|whose)\b")),
+    ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
+    ("where", re.compile(r"^(where|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
+    ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition))\b")),
+    ("rank", re.compile(r"^(what|which) (\w+ ){0,2}(rank|ranks|post|posts|position|positions|title|titles|role|roles|"
+                        r"job|office|capacity)\b|^in what capacity\b")),
+    # "Which Lao party and state leader ..." (not "What did the ministers ...", "Which anniversary of the people ...")
+    ("who", re.compile(rf"^(which|what) ((?!{_NOT_IN_NOUN_PHRASE}\b)[\w'-]+ ){{0,5}}{_PERSON_NOUNS}\b")),
+]
+
+
 def question_type(question: str) -> str:
-    """The first matching type in priority order, else ``what``."""
-    f = fold(question)
+    """The type an English question's opening asks for, else the first type whose pattern
+    matches anywhere (Vietnamese puts the question word last), else ``what``."""
+    f = fold(question).strip()
+    for name, rx in _LEADS:
+        if rx.search(f):
+            return name
     for name, rx in _TYPE_PATTERNS:
         if rx.search(f):
             return name

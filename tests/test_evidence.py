@@ -1,0 +1,54 @@
+"""Sentence evidence: people and places, type fit, ordinals, the sentence table."""
+
+from __future__ import annotations
+
+from rag.bot import ChatBot
+from rag.entities import has_place, people
+from rag.evidence import SentenceTable, ordinals, type_fit
+from rag.query import analyze
+from rag.text import padded
+
+
+def test_people_after_titles() -> None:
+    assert people("Thủ tướng Chính phủ Phạm Minh Chính đã tiếp Thượng tướng Khamliang Outhakaysone, Bộ trưởng") == (
+        "Phạm Minh Chính", "Khamliang Outhakaysone")
+    assert people("Bộ trưởng Bộ Quốc phòng Phan Văn Giang.") == ("Phan Văn Giang",)
+    assert people("hai Bộ trưởng hai nước đã ký Nghị định thư") == ()
+
+
+def test_places() -> None:
+    assert has_place("tổ chức tại huyện Hướng Hóa, tỉnh Quảng Trị")
+    assert has_place("Sáng 2/6, tại Trụ sở Bộ Quốc phòng")
+    assert not has_place("Tại buổi tiếp, hai bên trao đổi")
+
+
+def test_ordinals() -> None:
+    assert ordinals("giao luu lan thu nhat") == {1}
+    assert ordinals("the second exchange") == {2}
+    assert ordinals("doi thoai chinh sach quoc phong lan thu 2") == {2}
+    assert ordinals("the 9th exchange, lan dau") == {9, 1}
+
+
+def test_type_fit(bot: ChatBot) -> None:
+    table = SentenceTable(bot.index)
+
+    def fit(question: str, text: str, dates: tuple[str, ...] = ()) -> float:
+        return type_fit(text, padded(text), dates, analyze(question), table)
+
+    assert fit("How many command vehicles were given?", "tặng 3 xe chỉ huy hãng Vinfast") == 1.0
+    assert fit("How many fireworks were given?", "tặng 3 xe chỉ huy; gửi tặng pháo hoa") == 0.0  # 3 counts the cars
+    assert fit("Who hosted Khamliang Outhakaysone?", "Thủ tướng Phạm Minh Chính tiếp Thượng tướng Khamliang Outhakaysone") == 1.0
+    assert fit("Who hosted Khamliang Outhakaysone?", "Thượng tướng Khamliang Outhakaysone cho biết") == 0.0  # named already
+    assert fit("What date were the talks?", "hội đàm", ("2022-06-02",)) == 1.0
+    assert fit("What date were the talks?", "năm nay", ("2025",)) == 0.0
+    assert fit("What was signed?", "hai Bộ trưởng đã ký Nghị định thư") == 1.0
+
+
+def test_sentence_table_matches_the_index(bot: ChatBot) -> None:
+    table = SentenceTable(bot.index)
+    assert len(table.sentences) == len(bot.index.sentences) == len(table.vectors)
+    for sent in table.sentences:
+        assert bot.index.articles[sent.article_id].body[sent.start : sent.end] == sent.text
+    leaning = [s for s in table.sentences if s.text.startswith("Ông nhấn mạnh thúc đẩy hợp tác")]
+    assert leaning and "sonexay siphandone" in leaning[0].refers  # "Ông" refers to the sentence before
+    assert table.df("nghi dinh thu") >= 3 and table.in_corpus("savannakhet")

@@ -1,0 +1,88 @@
+"""Question analysis: language, type, periods, names, lexicon concepts, two-part questions, focus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.query import analyze, detect_language, question_type
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("What was signed in December 2021?", "en"),
+        ("Việt Nam và Lào đã ký những văn kiện gì?", "vi"),
+        ("What did Phan Văn Giang sign?", "en"),  # a Vietnamese name in an English question
+        ("ai ky nghi dinh thu", "vi"),  # typed without accents
+    ],
+)
+def test_language(question: str, lang: str) -> None:
+    assert detect_language(question) == lang
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [
+        ("Who headed the Lao delegation?", "who"),
+        ("Which Lao party and state leader received a courtesy call?", "who"),
+        ("What did the two defence ministers sign after their talks?", "signed"),
+        ("What titles did Thongloun Sisoulith hold when Phan Van Giang called on him?", "rank"),
+        ("When was the protocol signed?", "when"),
+        ("Which anniversary of the army's founding was celebrated?", "number"),
+        ("How many command vehicles were given?", "number"),
+        ("In which province did the exchange take place?", "where"),
+        ("Ai dẫn đầu đoàn Việt Nam?", "who"),
+        ("Vị Bộ trưởng Quốc phòng Lào nào sang dự?", "who"),
+        ("Việc này có vị trí thế nào?", "what"),  # "vị trí" is not "vị ... nào"
+        ("Diễn tập diễn ra vào ngày nào?", "when"),
+        ("Lễ đón được tổ chức ở đâu?", "where"),
+        ("Ông Khamliang giữ chức vụ gì?", "rank"),
+        ("Việt Nam tặng Lào mấy chiếc xe?", "number"),
+        ("Hai bên ký kết văn kiện gì?", "signed"),
+    ],
+)
+def test_question_type(question: str, qtype: str) -> None:
+    assert question_type(question) == qtype
+
+
+def test_concepts_names_and_periods() -> None:
+    q = analyze("Ngày 18/12/2024, Thủ tướng Phạm Minh Chính tiếp ai?")
+    assert [p.iso for p in q.periods] == ["2024-12-18"]
+    assert q.names == ("pham minh chinh",)
+    labels = {c.label: c.kind for c in q.concepts}
+    assert labels["pham minh chinh"] == "name" and labels["tiep"] == "lexicon"
+    assert not any("18" in label or "2024" in label for label in labels)  # dates are not words to match
+
+    q = analyze("What did Thailand's defence minister discuss with Phan Van Giang in 2022?")
+    assert q.names == ("phan van giang",)  # "Thailand" is a lexicon country, not an unknown name
+    assert {"thailand", "defence minister"} <= {c.label for c in q.concepts}
+    assert "thai lan" in next(c for c in q.concepts if c.label == "thailand").phrases
+
+    q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
+    assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
+
+
+def test_two_part_questions() -> None:
+    q = analyze("Who was Laos's defence minister in December 2021, and who held that post in December 2024?")
+    assert [p.periods[0].iso for p in q.parts] == ["2021-12", "2024-12"]
+    second = q.parts[1]
+    borrowed = {c.label: c.weight for c in second.concepts}
+    assert borrowed["defence minister"] == 0.3  # "that post" borrows from the first part, lightly
+    q = analyze("Which Vietnamese officials hosted Lao defence visitors in September 2020 and in December 2024?")
+    assert [p.split for p in q.parts] == ["period", "period"]
+    # "When X, what Y?": the subordinate clause is context, not a second question
+    assert analyze("When the Lao chief of staff visited in mid-2022, what did the minister say?").parts == ()
+    assert analyze("What was signed in December 2021?").parts == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("How many command vehicles did Vietnam give?", "command vehicles"),
+        ("How much did the vehicles cost?", "cost"),
+        ("Việt Nam tặng Lào bao nhiêu quả pháo hoa?", "qua phao hoa"),
+        ("How many countries' armies took part?", "countries"),
+    ],
+)
+def test_focus(question: str, focus: str) -> None:
+    assert analyze(question).focus == focus
