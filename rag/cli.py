@@ -32,9 +32,12 @@ def _settings(**flags: Any) -> Settings:
 
 
 class _OneLineHandler(logging.Handler):
+    """Library log records as one plain line each, printed above any progress bar."""
+
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING or logging.getLogger("rag").isEnabledFor(record.levelno):
-            click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        from tqdm import tqdm
+
+        tqdm.write(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
 def _progress_bar(desc: str, unit: str) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
