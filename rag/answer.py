@@ -377,17 +377,12 @@ class ExtractiveAnswerer:
 
     def _nearby_with_person(self, best: _Candidate, query: Query) -> _Candidate | None:
         """The closest sentence (at most 3 away, same article) that names someone new."""
-        sent = self.table.sentences[best.sid]
-        ids = self.table.by_article[sent.article_id]
-        pos = ids.index(best.sid)
-        for distance in (1, 2, 3):
-            for i in (pos - distance, pos + distance):
-                if 0 <= i < len(ids):
-                    other = self.table.sentences[ids[i]]
-                    fit = type_fit(other.text, other.padded, other.dates, query, self.table)
-                    if fit >= 1.0:
-                        return _Candidate(ids[i], best.prior, best.chunk_date, fit=fit, score=best.score,
-                                          covered=frozenset(), features={})
+        near = sorted(self.table.neighbours(best.sid, 3), key=lambda i: (abs(i - best.sid), i))
+        for i in near[1:]:
+            other = self.table.sentences[i]
+            fit = type_fit(other.text, other.padded, other.dates, query, self.table)
+            if fit >= 1.0:
+                return _Candidate(i, best.prior, best.chunk_date, fit=fit, score=best.score)
         return None
 
     def _support(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> float:

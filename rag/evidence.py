@@ -96,12 +96,17 @@ class SentenceTable:
     def in_corpus(self, phrase: str) -> bool:
         return f" {phrase} " in self.corpus
 
+    def neighbours(self, sid: int, distance: int = 1) -> list[int]:
+        """Sentence ids at most ``distance`` away in the same article (an article's are consecutive)."""
+        aid = self.sentences[sid].article_id
+        return [
+            i for i in range(max(0, sid - distance), min(len(self.sentences), sid + distance + 1))
+            if self.sentences[i].article_id == aid
+        ]
+
     def context(self, sid: int) -> str:
         """The sentence with its neighbours in the same article, padded."""
-        sent = self.sentences[sid]
-        ids = self.by_article[sent.article_id]
-        pos = ids.index(sid)
-        return "".join(self.sentences[i].padded for i in ids[max(0, pos - 1) : pos + 2])
+        return "".join(self.sentences[i].padded for i in self.neighbours(sid))
 
 
 def covers(text_padded: str, concept: Concept) -> bool:
