@@ -14,6 +14,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from rag.text import fold
 
@@ -30,6 +31,10 @@ class Period:
 
     @classmethod
     def from_iso(cls, iso: str) -> Period:
+        return _period_of(iso)
+
+    @classmethod
+    def _parse(cls, iso: str) -> Period:
         parts = [int(p) for p in iso.split("-")]
         if len(parts) == 1:
             return cls(date(parts[0], 1, 1), date(parts[0], 12, 31), iso)
@@ -47,6 +52,12 @@ class Period:
 
     def within(self, other: Period) -> bool:
         return other.start <= self.start and self.end <= other.end
+
+
+@lru_cache(maxsize=4096)
+def _period_of(iso: str) -> Period:
+    """``Period.from_iso``, parsed once per string (retrieval compares every chunk's dates)."""
+    return Period._parse(iso)
 
 
 def precision_of(iso: str) -> str:
