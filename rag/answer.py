@@ -121,7 +121,7 @@ _RARE_DF = 12  # a concept in at most this many sentences is specific enough to 
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
 # (fitted weights did not carry over to the holdout set; see README).
 DEFAULT_WEIGHTS = {
-    "cov": 1.0, "cov_norm": 0.0, "ctx": 0.3, "dense": 0.45, "dense_gap": 0.0, "type": 0.4, "hard_type": 0.4,
+    "cov": 1.0, "ctx": 0.3, "dense": 0.45, "type": 0.4, "hard_type": 0.4,
     "new_person": 0.2, "prior": 0.1, "date": 0.2, "short": -0.15, "long": 0.0,
 }
 
@@ -301,7 +301,6 @@ class ExtractiveAnswerer:
             lo, hi = float(sims.min()), float(sims.max())
             for sid, sim in zip(sids, sims, strict=True):
                 found[sid].dense = (float(sim) - lo) / (hi - lo) if hi > lo else 1.0
-                found[sid].features["dense_gap"] = max(0.0, 1.0 - (hi - float(sim)) / 0.05)
         named = [f" {n} " for n in query.names]
         for cand in found.values():
             sent = table.sentences[cand.sid]
@@ -316,7 +315,6 @@ class ExtractiveAnswerer:
             cand.features = {
                 **cand.features,
                 "cov": cov,
-                "cov_norm": cov / (1 + len(sent.text) / 300),
                 "ctx": sum(w for i, w in weights.items() if w and covers(context, query.concepts[i])) / total,
                 "dense": cand.dense,
                 "type": cand.fit,

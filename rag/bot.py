@@ -244,15 +244,19 @@ class ChatBot:
             retriever = self.retriever
         return retriever.retrieve(query, within=_period(within))
 
-    def _answerer(self, backend: str | None) -> ExtractiveAnswerer | GenerativeAnswerer:
-        backend = backend or self.settings.backend
-        if backend == "extractive":
-            return self.extractive
+    def chat_model(self, backend: str) -> BaseChatModel:
+        """The LangChain chat model of an LLM backend (made from settings on first use)."""
         with self._lock:
             model = self._chat_models.get(backend) or self._chat_models.get("llm")
             if model is None:
                 model = self._chat_models[backend] = make_chat_model(self.settings, backend)
-            return GenerativeAnswerer(model, self.extractive)
+            return model
+
+    def _answerer(self, backend: str | None) -> ExtractiveAnswerer | GenerativeAnswerer:
+        backend = backend or self.settings.backend
+        if backend == "extractive":
+            return self.extractive
+        return GenerativeAnswerer(self.chat_model(backend), self.extractive)
 
     def ask(
         self,
@@ -329,10 +333,8 @@ class ChatBot:
 
         from rag.prompts import render
 
-        answerer = self._answerer(backend)
-        assert isinstance(answerer, GenerativeAnswerer)
         history = "\n".join(f"User: {t.user}\nAssistant: {t.assistant}" for t in turns[-4:])
-        reply = answerer.model.invoke([HumanMessage(render("condense", history=history, message=message))])
+        reply = self.chat_model(backend).invoke([HumanMessage(render("condense", history=history, message=message))])
         text = reply.content if isinstance(reply.content, str) else ""
         return text.strip().splitlines()[0] if text.strip() else message
 

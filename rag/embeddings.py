@@ -39,10 +39,6 @@ class EngineEmbeddings(Embeddings):
     model: str = ""
 
     @property
-    def fingerprint(self) -> str:
-        return f"{self.engine}:{self.model}"
-
-    @property
     def dim(self) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
 

@@ -263,18 +263,15 @@ def _judge(items: list[QAItem], rows: list[dict], bot: Any, backend: str) -> Non
     """LLM-as-judge: semantic correctness against the reference (answerable items only)."""
     from langchain_core.messages import HumanMessage
 
-    from rag.answer import GenerativeAnswerer
     from rag.prompts import render
 
-    answerer = bot._answerer(backend if backend != "extractive" else "openai")
-    if not isinstance(answerer, GenerativeAnswerer):  # pragma: no cover - guarded by _answerer
-        raise RagError("The judge needs an LLM backend.", "Set RAG_LLM_MODEL and RAG_LLM_BASE_URL.")
+    model = bot.chat_model(backend if backend != "extractive" else "openai")  # ConfigError without an LLM
     for item, row in zip(items, rows, strict=True):
         if not item.answerable or row["abstained"] or not item.reference:
             row["judge"] = None if item.answerable else bool(row["abstained"])
             continue
         prompt = render("judge", question=item.question, reference=item.reference, answer=row["answer"])
-        reply = answerer.model.invoke([HumanMessage(prompt)])
+        reply = model.invoke([HumanMessage(prompt)])
         verdict = fold(str(reply.content)).strip()
         row["judge"] = verdict.startswith("correct")
 

@@ -87,3 +87,8 @@ def test_settings_from_environment(tmp_path: Path) -> None:
         Settings.from_env({"RAG_TOP_K": "-1"})
     with pytest.raises(AttributeError):
         settings.top_k = 3  # frozen
+
+
+def test_chain_is_the_same_pipeline_as_a_langchain_runnable(bot: ChatBot) -> None:
+    question = "What was signed in December 2021?"
+    assert bot.chain.invoke(question).to_json() == bot.ask(question).to_json()
