@@ -114,6 +114,8 @@ _MESSAGES = {
 }
 
 _HARD_TYPES = ("who", "when", "where", "number")
+# Openings whose subject is the sentence before ("Đây là sự kiện trọng đại ...").
+_DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec nay|su kien nay)\b")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
@@ -128,8 +130,11 @@ DEFAULT_WEIGHTS = {
 # Countries whose absence from every article means the question is not about this corpus.
 _COUNTRY_KEYS = {
     "china", "chinese", "thailand", "thai", "united states", "usa", "america", "american", "russia", "russian",
-    "japan", "japanese", "india", "indian",
+    "japan", "japanese", "india", "indian", "trung quoc", "thai lan", "hoa ky", "nhat ban", "an do",
 }
+# Countries other than the two this corpus is about: a question naming one is about that
+# country, and a passage that does not name it answers a different question.
+_THIRD_COUNTRIES = _COUNTRY_KEYS | {"cambodia", "cambodian", "campuchia"}
 
 
 @lru_cache(maxsize=1)
@@ -371,7 +376,24 @@ class ExtractiveAnswerer:
             near = self._nearby_with_person(best, query)
             if near is not None:
                 chosen.insert(1, near)
-        return _Pick(query, weights, chosen[: self.max_sentences], self._support(chosen, query, weights))
+        support = self._support(chosen, query, weights)
+        return _Pick(query, weights, self._with_antecedents(chosen)[: self.max_sentences], support)
+
+    def _with_antecedents(self, chosen: list[_Candidate]) -> list[_Candidate]:
+        """Put the sentence before in front of a chosen one whose subject it is ("Đây là sự
+        kiện trọng đại ..." after the sentence naming the event)."""
+        by_sid = {c.sid: c for c in chosen}
+        out: list[_Candidate] = []
+        for cand in chosen:
+            if cand in out:
+                continue
+            sent = self.table.sentences[cand.sid]
+            prev = cand.sid - 1
+            if sent.refers and _DEMONSTRATIVE.match(fold(sent.text)) and by_sid.get(prev) not in out:
+                out.append(by_sid.get(prev) or _Candidate(prev, cand.prior, cand.chunk_date, fit=cand.fit,
+                                                           score=cand.score))
+            out.append(cand)
+        return out
 
     def _nearby_with_person(self, best: _Candidate, query: Query) -> _Candidate | None:
         """The closest sentence (at most 3 away, same article) that names someone new."""
@@ -429,9 +451,13 @@ class ExtractiveAnswerer:
             rare = concept.weight >= 1.0 and specific and 0 < df <= _RARE_DF
             if rare and weights[i] and not covers(texts, concept):
                 return True
+        best = self.table.sentences[chosen[0].sid]
+        for i, concept in enumerate(query.concepts):  # "... with Cambodia" answered about Laos
+            third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
+            if third and not covers(best.padded + best.refers, concept):
+                return True
         asked = ordinals(fold(query.text))
         if asked:
-            best = self.table.sentences[chosen[0].sid]
             said = ordinals(self.table.context(chosen[0].sid) + padded(self.index.articles[best.article_id].title))
             if said and not asked & said:
                 return True

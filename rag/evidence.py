@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rag.entities import has_place, people
 from rag.index import Index
 from rag.query import Concept, Query
-from rag.text import fold, padded
+from rag.text import fold, normalize, padded
 
 
 def persons_in(text: str) -> set[str]:
@@ -33,9 +33,25 @@ _POSTS = (
     "bo truong", "thu truong", "tong tham muu truong", "thu tuong", "chu tich", "tong bi thu", "uy vien",
     "tuy vien", "pho bi thu", "truong doan", "tu lenh", "dai su", "pho thu tuong",
 )
-_NUMBER_WORDS = ("mot", "hai", "ba", "bon", "sau", "bay", "tam", "chin", "muoi", "nhat")
-_NUMBER = re.compile(r"^(\d+|" + "|".join(_NUMBER_WORDS) + r")$")
+# Number words, matched with their tone marks: folded, "hai" is also "hài" (hài cốt), "sau"
+# is "after", "nhat" is in "thống nhất". They become digits before the text is folded.
+_NUMBER_WORDS = {"một": "num1", "hai": "num2", "ba": "num3", "bốn": "num4", "sáu": "num6", "bảy": "num7",
+                 "tám": "num8", "chín": "num9", "mười": "num10", "thứ nhất": "thứ num1"}
+_NUMBER_WORD = re.compile(r"(?<!\w)(" + "|".join(_NUMBER_WORDS) + r")(?!\w)", re.IGNORECASE)
+
+
+def _digits(text: str) -> str:
+    """``text`` with its number words marked ("ba nước" -> "num3 nước"), other words as they are."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], normalize(text))
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
+
+
+# Questions about someone's exact words ("what motto ...", "cụm từ nào trong ngoặc kép")
+_ASKS_WORDING = re.compile(
+    r"\b(motto|mottos|slogan|phrase|phrases|expression|quote|quoted|quotation|catchphrase|wording|in quotes)\b|"
+    r"\b(phuong cham|khau hieu|ngoac kep|cum tu|cau noi|tu ngu|nhung chu)\b"
+)
+_QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
 
 
 # Openings that make a sentence lean on the one before: its subject or topic is there.
@@ -157,8 +173,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         has_doc = any(f" {d} " in pad for d in _DOC_TYPES)
         return 1.0 if has_doc and any(v in pad for v in _SIGN) else 0.5 if has_doc else 0.0
     if qtype == "number":
-        words = pad.split()
-        numbers = [i for i, w in enumerate(words) if _NUMBER.match(w)]
+        words = padded(_digits(text)).split()
+        numbers = [i for i, w in enumerate(words) if w.isdigit() or re.fullmatch(r"num\d+", w)]
         if not numbers:
             return 0.0
         concept = focus_concept(query, table)
@@ -183,6 +199,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
     if qtype == "rank":
         found = sum(1 for r in (*_RANKS, *_POSTS) if f" {r} " in pad)
         return min(1.0, found / 2)
+    if _ASKS_WORDING.search(fold(query.text)):  # a motto or a phrase is quoted
+        return 1.0 if _QUOTED.search(text) else 0.0
     return 0.0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -132,6 +132,11 @@ _LEADS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+_EN_OPENING = re.compile(r"^(what|which|how|why|in what|in which|to what|for what)\b")
+_EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|taking) (up|over) (the|his|her|a|their) "
+                        r"(job|post|position|role|office)\b")
+
+
 def question_type(question: str) -> str:
     """The type an English question's opening asks for, else the first type whose pattern
     matches anywhere (Vietnamese puts the question word last), else ``what``."""
@@ -139,6 +144,9 @@ def question_type(question: str) -> str:
     for name, rx in _LEADS:
         if rx.search(f):
             return name
+    if _EN_OPENING.search(f) and detect_language(question) == "en":
+        # "What did he promise *when* he took up the post?": a clause, not what is asked
+        f = _EN_CLAUSE.sub(" ", f)
     for name, rx in _TYPE_PATTERNS:
         if rx.search(f):
             return name
@@ -264,6 +272,10 @@ _FOCUS_END = {
 }
 
 
+_PARTITIVES = {"sets", "set", "pieces", "units", "batches", "kinds", "types", "sorts", "rounds", "groups", "pairs",
+               "tons", "tonnes", "lots", "rows", "items", "cases"}
+
+
 def _focus(folded: str) -> tuple[str, str]:
     """(up to three words naming what the question asks for, and ``first``/``last``: where
     their head is - "lao military *students*", "*học sinh* Lào")."""
@@ -274,6 +286,8 @@ def _focus(folded: str) -> tuple[str, str]:
         words = re.findall(r"[a-z0-9'-]+", m.group(1))
         while words and words[0] in ("the", "a", "an"):
             words = words[1:]
+        if len(words) > 2 and words[0] in _PARTITIVES and words[1] == "of":  # "sets of remains": remains
+            words = words[2:]
         taken: list[str] = []
         for word in words:
             if word in _FOCUS_END or len(taken) == 3:
@@ -342,6 +356,15 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
     ]
 
 
+# What people say in the news: a question about one ("what did he pledge?") is answered by
+# the sentence that says it, more than by one naming the same people.
+_STATEMENT = {
+    "cam on", "chuc mung", "de nghi", "de xuat", "nhat tri", "thong nhat", "nhan manh", "khang dinh", "cho biet",
+    "chia se", "cam ket", "no luc", "mong muon", "ghi nho", "tin tuong", "bay to", "danh gia cao",
+}
+_STATEMENT_BOOST = 2.0
+
+
 def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
     text = normalize(" ".join(question.split()))
     lang = detect_language(text)
@@ -387,10 +410,16 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         if word.isdigit():
             concepts.append(Concept(word, (word,), "number"))
     focus, head_at = _focus(folded)
+    qtype = question_type(text)
+    if qtype == "what":  # "what did X promise/propose/stress": the statement is what is asked
+        concepts = [
+            replace(c, weight=c.weight * _STATEMENT_BOOST) if c.kind == "lexicon" and _STATEMENT & set(c.phrases) else c
+            for c in concepts
+        ]
     return Query(
         text=text,
         lang=lang,
-        qtype=question_type(text),
+        qtype=qtype,
         periods=tuple(p for p, _ in period_spans),
         concepts=tuple(concepts),
         names=tuple(dict.fromkeys(name for name, _ in names)),

@@ -42,6 +42,13 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("What date were the talks?", "hội đàm", ("2022-06-02",)) == 1.0
     assert fit("What date were the talks?", "năm nay", ("2025",)) == 0.0
     assert fit("What was signed?", "hai Bộ trưởng đã ký Nghị định thư") == 1.0
+    # number words count with their tone marks only: "hài cốt" holds no "hai" (two)
+    assert fit("How many sets of remains were repatriated?", "hồi hương hài cốt liệt sĩ") == 0.0
+    assert fit("How many sets of remains were repatriated?", "hồi hương hai hài cốt") == 1.0
+    assert fit("Bao nhiêu nước tham gia?", "lực lượng của ba nước tham gia") == 1.0
+    # a question about someone's exact words wants a quoted passage
+    assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
+    assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
 
 
 def test_sentence_table_matches_the_index(bot: ChatBot) -> None:

@@ -39,6 +39,10 @@ def test_language(question: str, lang: str) -> None:
         ("Ông Khamliang giữ chức vụ gì?", "rank"),
         ("Việt Nam tặng Lào mấy chiếc xe?", "number"),
         ("Hai bên ký kết văn kiện gì?", "signed"),
+        # a clause later in an English question does not decide its type
+        ("What did the new attaché promise to do when he took up the job?", "what"),
+        ("What did the minister who hosted them stress?", "what"),
+        ("What is the name of the Lao attaché?", "who"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
@@ -82,7 +86,15 @@ def test_two_part_questions() -> None:
         ("How much did the vehicles cost?", "cost"),
         ("Việt Nam tặng Lào bao nhiêu quả pháo hoa?", "qua phao hoa"),
         ("How many countries' armies took part?", "countries"),
+        ("How many sets of remains were brought home?", "remains"),  # what is counted, not the measure
     ],
 )
 def test_focus(question: str, focus: str) -> None:
     assert analyze(question).focus == focus
+
+
+def test_statement_verbs_weigh_more_in_what_questions() -> None:
+    """"What did he pledge?" is answered by the sentence that pledges, not one naming him."""
+    weight = {c.label: c.weight for c in analyze("What did the new attaché promise?").concepts}
+    assert weight["promise"] > weight["attache"] == 1.0
+    assert all(c.weight == 1.0 for c in analyze("When did he promise it?").concepts)
