@@ -37,6 +37,7 @@ _INSTITUTIONS = sorted(
 )
 _PLACE = re.compile(
     r"(?:\b(?:tại|ở)\s+(?:(?:tỉnh|huyện|thành phố|thủ đô|cửa khẩu|thị xã|xã|khu vực)\s+)?[A-ZĐ])|"
+    r"(?:\b(?:tại|ở)\s+(?:các\s+|những\s+)?(?:khu vực|vùng|địa bàn|tuyến) biên giới\b)|"
     r"(?:\b(?:tỉnh|huyện|thành phố|cửa khẩu|thủ đô)\s+[A-ZĐ])"
 )
 _ENDS = (",", ".", ";", ":", "!", "?")

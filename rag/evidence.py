@@ -37,7 +37,7 @@ _POSTS = (
 # is "after", "nhat" is in "thống nhất". They become digits before the text is folded.
 _NUMBER_WORDS = {"một": "num1", "hai": "num2", "ba": "num3", "bốn": "num4", "sáu": "num6", "bảy": "num7",
                  "tám": "num8", "chín": "num9", "mười": "num10", "thứ nhất": "thứ num1"}
-_NUMBER_WORD = re.compile(r"(?<!\w)(" + "|".join(_NUMBER_WORDS) + r")(?!\w)", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"(?<!\w)(" + "|".join(_NUMBER_WORDS) + r")(?!\w)(?! trong)", re.IGNORECASE)  # "một trong": "one of"
 
 
 def _digits(text: str) -> str:

@@ -20,6 +20,8 @@ def test_places() -> None:
     assert has_place("tổ chức tại huyện Hướng Hóa, tỉnh Quảng Trị")
     assert has_place("Sáng 2/6, tại Trụ sở Bộ Quốc phòng")
     assert not has_place("Tại buổi tiếp, hai bên trao đổi")
+    assert has_place("đầu tư, nhất là tại khu vực biên giới")
+    assert not has_place("bảo vệ khu vực biên giới")  # what is guarded, not where something happened
 
 
 def test_ordinals() -> None:
