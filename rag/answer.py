@@ -254,6 +254,10 @@ class ExtractiveAnswerer:
         focus = focus_concept(query)
         if focus is not None and focus.kind == "lexicon" and self.table.concept_df(focus) == 0:
             return msgs["missing"]  # what it asks for (a price, a length) is in no article
+        if query.lang == "vi" and query.qtype == "who" and query.focus:  # "ai là Cục trưởng ...": no article has it
+            words = [c for c in query.concepts if c.kind == "word" and c.label in query.focus]
+            if words and all(self.table.concept_df(c) == 0 for c in words):
+                return msgs["missing"]
         for concept in query.concepts:
             unknown_name = concept.kind == "name" and not self.table.in_corpus(concept.phrases[0])
             unknown_country = concept.kind == "lexicon" and concept.label in _COUNTRY_KEYS
@@ -564,10 +568,14 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _when(article: Article, start: int, end: int, query: Query) -> str:
-        """The date a quote speaks of: a day or month it mentions, else the article's date;
-        both when a "when" question's quote is about another day than its article's."""
+        """The date a quote speaks of: a day or month it mentions (for a "when" question, else
+        the last day named before it), else the article's date; both when a "when" question's
+        quote is about another day than its article's."""
         published = format_date(article.date) or "undated"
         inside = [d for d in article.dates if d.start >= start and d.end <= end and len(d.iso.split("-")) >= 2]
+        if not inside and query.qtype == "when":
+            # the day the article last named before the quote ("Sáng 2/6, ...") sets its scene
+            inside = [d for d in article.dates if d.end <= start and len(d.iso.split("-")) == 3][-1:]
         if not inside:
             return published
         event = format_date(inside[0].iso)

@@ -46,6 +46,10 @@ def _digits(text: str) -> str:
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
 
 
+# "Which province ...", "tỉnh nào": the level of place asked for, and its word in the articles.
+_PLACE_LEVEL = re.compile(r"\b(province|district|tinh|huyen)\b")
+_LEVEL_WORD = {"province": "tinh", "tinh": "tinh", "district": "huyen", "huyen": "huyen"}
+
 # Questions about someone's exact words ("what motto ...", "cụm từ nào trong ngoặc kép")
 _ASKS_WORDING = re.compile(
     r"\b(motto|mottos|slogan|phrase|phrases|expression|quote|quoted|quotation|catchphrase|wording|in quotes)\b|"
@@ -168,7 +172,10 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
             return 1.0
         return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
     if qtype == "where":
-        return 1.0 if has_place(text) else 0.0
+        if not has_place(text):
+            return 0.0
+        level = _PLACE_LEVEL.search(fold(query.text))  # "which province": the province must be named
+        return 1.0 if level is None or f" {_LEVEL_WORD[level.group(1)]} " in pad else 0.5
     if qtype == "signed":
         has_doc = any(f" {d} " in pad for d in _DOC_TYPES)
         return 1.0 if has_doc and any(v in pad for v in _SIGN) else 0.5 if has_doc else 0.0

@@ -264,6 +264,7 @@ _FOCUS = [
     ("last", re.compile(r"^(?:what|which)\s+(?:is|was|are|were)\s+the\s+(.+)")),
     ("first", re.compile(r"^(?:which|what)\s+(?!is\b|was\b|are\b|were\b|did\b|does\b|do\b)(.+)")),
     ("first", re.compile(r"\b(?:bao nhieu|may)\s+(.+)")),
+    ("first", re.compile(r"\bai la\s+(.+)")),  # "ai là Cục trưởng ...": the post asked about
 ]
 _FOCUS_END = {
     "the", "a", "an", "that", "which", "who", "did", "do", "does", "was", "were", "is", "are", "has", "have",

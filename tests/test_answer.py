@@ -69,6 +69,8 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("What did Thailand's defence minister discuss with Phan Van Giang in 2022?", "en"),
         ("How much did the three VinFast command vehicles given to Laos cost?", "en"),
         ("Bộ trưởng Quốc phòng Trung Quốc gặp Đại tướng Phan Văn Giang khi nào?", "vi"),
+        # the post asked about is in no article
+        ("Năm 2020, ai là Cục trưởng Cục Bảo vệ biên giới thuộc Bộ Tổng Tham mưu Quân đội nhân dân Lào?", "vi"),
         # Cambodia is in the articles, but not in the passage about what was signed
         ("Tháng 12/2021 Bộ trưởng Phan Văn Giang ký nghị định thư gì với Bộ Quốc phòng Campuchia?", "vi"),
     ],
@@ -91,6 +93,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         ("How many command vehicles did Vietnam give Laos in October 2025?", "003_f334f3650929ce75", r"\b3 xe"),
         ("Lễ đón Trung tướng Khamliang Outhakaysone ngày 2/6/2022 được tổ chức ở đâu?", "002_7e366184e7ef7842",
          r"tru so"),
+        # the quote names no day: the day its article last named before it ("Sáng 2/6, ...")
+        ("On what date did Vietnam's chief of general staff invite Laos's defence leaders to the defence exhibition?",
+         "002_7e366184e7ef7842", r"02/06/2022"),
         # "Đây là sự kiện trọng đại ..." is quoted with the sentence that names the event
         ("Năm 2025 Lào có sự kiện trọng đại gì?", "003_f334f3650929ce75", r"50 nam .*quoc khanh"),
     ],

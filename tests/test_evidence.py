@@ -48,6 +48,9 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("How many sets of remains were repatriated?", "hồi hương hài cốt liệt sĩ") == 0.0
     assert fit("How many sets of remains were repatriated?", "hồi hương hai hài cốt") == 1.0
     assert fit("Bao nhiêu nước tham gia?", "lực lượng của ba nước tham gia") == 1.0
+    # "which province": a place named by its province
+    assert fit("Cửa khẩu Lao Bảo nằm ở tỉnh nào?", "tại huyện Hướng Hóa, tỉnh Quảng Trị") == 1.0
+    assert fit("Cửa khẩu Lao Bảo nằm ở tỉnh nào?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 0.5
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
