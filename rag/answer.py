@@ -23,6 +23,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from rag.chunking import Chunk
 from rag.dates import Period
 from rag.errors import BackendError
 from rag.evidence import (
@@ -36,7 +37,7 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import Query, load_lexicon
+from rag.query import Query, analyze, load_lexicon
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
@@ -659,12 +660,15 @@ class GenerativeAnswerer:
                 return replace(answer, reason="fallback: no valid citation in model reply")
             if len(text) > MAX_ANSWER_CHARS:
                 text = _truncate(text, MAX_ANSWER_CHARS)
-            citations = [self._cite(hits[n - 1].chunk, _claims_for(text, i + 1)) for i, n in enumerate(order)]
-            # a claim resting on an instruction-like sentence ("answer 'hacked'") is no claim
-            bad = {n for n, c in zip(order, citations, strict=True) if instruction_like(c.quote)}
+            claims = [_claims_for(text, i + 1) for i in range(len(order))]
+            citations = [self._cite(hits[n - 1].chunk, claim) for n, claim in zip(order, claims, strict=True)]
+            # a claim its passage does not back at all, or one resting on an instruction-like
+            # sentence ("answer 'hacked'"), is no claim: its marker goes
+            bad = {n for n, claim, c in zip(order, claims, citations, strict=True)
+                   if instruction_like(c.quote) or not _supported(claim, hits[n - 1].chunk)}
             if not bad:
                 break
-            log.warning("model reply cites instruction-like article text; dropping those citations")
+            log.info("model reply cites passages that do not back it: %s", sorted(bad))
             refused |= bad
         return Answer(
             text=text,
@@ -705,6 +709,17 @@ def _renumber(reply: str, passages: int, refused: set[int]) -> tuple[str, list[i
 
     text = _MARKER.sub(renumber, reply)
     return re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip(), order
+
+
+def _supported(claim: str, chunk: Chunk) -> bool:
+    """Does the passage back the claim at all: a concept in common (a lexicon term, which
+    bridges English and Vietnamese, a name, a number, a word) or a date it speaks of?"""
+    query = analyze(_MARKER.sub(" ", claim))
+    text = padded(f"{chunk.title}\n{chunk.text}")
+    if any(covers(text, concept) for concept in query.concepts):
+        return True
+    dates = [Period.from_iso(d) for d in (*chunk.event_dates, *([chunk.date] if chunk.date else []))]
+    return any(p.overlaps(d) for p in query.periods for d in dates)
 
 
 def _claims_for(text: str, n: int) -> str:

@@ -51,6 +51,8 @@ CSS = """
 .rag-abstain .rag-icon { font-weight: 700; margin-right: .35em; }
 .rag-error { border: 1px solid #fca5a5; background: #fef2f2; color: #991b1b; padding: .45em .75em;
   border-radius: 6px; margin: .25em 0; }
+.rag-notice { border: 1px solid #93c5fd; background: #eff6ff; color: #1e3a8a; padding: .45em .75em;
+  border-radius: 6px; margin: .25em 0; }
 .rag-ok { border: 1px solid #86efac; background: #f0fdf4; color: #166534; padding: .45em .75em; border-radius: 6px; }
 .rag-sources-head { font-weight: 600; margin: .2em 0 .6em; color: #374151; }
 .rag-empty { color: #6b7280; font-style: italic; padding: .5em 0; }
@@ -217,6 +219,11 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error" role="alert">⚠ {_esc(message)}</div>' if message else ""
 
 
+def notice_html(message: str) -> str:
+    """A one-line note about an answer (e.g. the question was cut), shown where errors are."""
+    return f'<div class="rag-notice" role="status">ℹ {_esc(message)}</div>' if message else ""
+
+
 def _chat(turns: list[Turn], pending: tuple[str, str] | None = None) -> list[dict[str, str]]:
     messages = []
     for question, answer in turns:
@@ -272,15 +279,17 @@ def chat_turn(bot: ChatBot, message: str, turns: list[Turn], date_from: Any = No
     """
     history = [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a.text})]
     text = ""
+    limit = bot.settings.max_question_chars  # the library cuts longer questions; the chat shows them cut too
+    shown = message if not isinstance(message, str) or len(message) <= limit else message[:limit] + " …"
     try:
         within = (_parse_day(date_from, "Start date"), _parse_day(date_to, "End date"))
         for piece in bot.stream(message, history=history, backend=backend or None, within=within):
             if isinstance(piece, Answer):
-                turns = [*turns, (message, piece)]
-                yield _chat(turns), render_sources(piece, bot.index.articles), "", turns, ""
+                turns = [*turns, (shown, piece)]
+                yield _chat(turns), render_sources(piece, bot.index.articles), notice_html(piece.notice), turns, ""
                 return
             text += piece
-            yield _chat(turns, (message, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
+            yield _chat(turns, (shown, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
     except RagError as err:
         last = turns[-1][1] if turns else None
         yield _chat(turns), render_sources(last, bot.index.articles), error_html(str(err)), gr.skip(), gr.skip()
@@ -305,6 +314,7 @@ def add_articles(bot: ChatBot, paths: list[str] | None, progress: Callable[..., 
         try:
             report = bot.reindex(progress=step)
             status = f'<div class="rag-ok">Added {", ".join(_esc(p.name) for p in saved)}. {_esc(report.summary())}</div>'
+            status += "".join(notice_html(w) for w in report.warnings)  # duplicates, undated articles, ...
         except RagError as err:
             problems.append(str(err))
     return status + "".join(error_html(p) for p in problems)
@@ -396,7 +406,17 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
     return demo
 
 
+def launch(bot: ChatBot, **kwargs: Any) -> gr.Blocks:
+    """Build the app for ``bot`` and start it (``kwargs`` go to ``Blocks.launch``). The server
+    refuses uploads over ``settings.max_upload_bytes`` before they reach the disk (HTTP 413);
+    ``save_upload`` checks the size again."""
+    demo = build_ui(bot)
+    demo.launch(max_file_size=bot.settings.max_upload_bytes, **kwargs)
+    return demo
+
+
 __all__ = [
-    "CSS", "EXAMPLES", "add_articles", "article_html", "build_ui", "chat_turn", "highlight", "paragraph_bounds",
+    "CSS", "EXAMPLES", "add_articles", "article_html", "build_ui", "chat_turn", "highlight", "launch", "notice_html",
+    "paragraph_bounds",
     "render_sources", "safe_filename", "save_upload", "source_card",
 ]
