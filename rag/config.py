@@ -20,6 +20,7 @@ only say where and which.
 | RAG_LLM_TIMEOUT | 60 | seconds per LLM request |
 | RAG_MAX_UPLOAD_BYTES | 1000000 | largest article accepted by the web UI |
 | RAG_MAX_QUESTION_CHARS | 1000 | longer questions are cut to this length (with a notice) |
+| RAG_CONCURRENCY | 4 | questions the web app answers at once (more wait in its queue) |
 | RAG_LOG_LEVEL | WARNING | logging level |
 
 A malformed value raises ``ConfigError`` naming the variable (one line, with the fix).
@@ -71,6 +72,7 @@ class Settings:
     llm_timeout: float = 60.0
     max_upload_bytes: int = 1_000_000
     max_question_chars: int = 1000
+    concurrency: int = 4
     log_level: str = "WARNING"
 
     def __post_init__(self) -> None:
@@ -80,7 +82,7 @@ class Settings:
             )
         if self.backend not in BACKENDS:
             raise ConfigError(f"RAG_BACKEND={self.backend!r} is not a backend.", f"Use one of: {', '.join(BACKENDS)}.")
-        for name in ("chunk_chars", "top_k", "max_upload_bytes", "max_question_chars"):
+        for name in ("chunk_chars", "top_k", "max_upload_bytes", "max_question_chars", "concurrency"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"RAG_{name.upper()}={value!r} must be a positive whole number.",

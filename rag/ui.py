@@ -394,7 +394,9 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
 
         chat_io = {"inputs": [question, turns, date_from, date_to, backend],
                    "outputs": [chatbot, sources, error, turns, question]}
-        gr.on([question.submit, ask_button.click], respond, **chat_io, **private)
+        # chat turns and /ask calls share RAG_CONCURRENCY workers (ChatBot is thread-safe); the rest queue
+        answering: dict[str, Any] = {"concurrency_limit": bot.settings.concurrency, "concurrency_id": "answer"}
+        gr.on([question.submit, ask_button.click], respond, **chat_io, **private, **answering)
         clear.click(lambda: ([], [], render_sources(None, {}), ""), outputs=[turns, chatbot, sources, error], **private)
         chatbot.clear(lambda: ([], render_sources(None, {}), ""), outputs=[turns, sources, error], **private)
         add.click(upload, inputs=[files], outputs=[upload_status, article_table, event_table, agreement_table, files],
@@ -402,7 +404,7 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
         article_table.select(show_article, outputs=[article_view], **private)
         demo.load(lambda: (article_rows(bot), event_rows(bot), agreement_rows(bot)),  # uploads from other sessions
                   outputs=[article_table, event_table, agreement_table], **private)
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **answering)
     return demo
 
 
