@@ -3,8 +3,10 @@
 Covers: ``ExtractiveAnswerer`` (the offline default, no LLM: picks the smallest set of
 sentences that answers the question, guided by its type - who, when, where, what was
 signed, numbers, ranks - and its dates), ``GenerativeAnswerer`` (any LangChain chat model;
-its ``[n]`` markers are checked against the passages it was given, invalid ones dropped,
-and an answer left without a valid citation falls back to the extractive one), and
+its ``[n]`` markers are checked against the passages it was given, invalid ones dropped -
+a passage it was not given, one that shares nothing with the claim, one whose matching
+sentence reads like an instruction - and an answer left without a valid citation falls
+back to the extractive one; sentences that read like instructions are never quoted), and
 abstention with a message in the question's language. Does not cover: ranking chunks
 (``rag.retrieval``) or conversation state (``rag.bot``).
 """

@@ -2,7 +2,8 @@
 
 Covers: building or loading the index (with the embedding engine that built it),
 ``ask`` / ``chat`` (follow-ups resolved against the history) / ``stream``, answer
-backends chosen per call, and re-indexing after an upload. The retrieval -> answer
+backends chosen per call, re-indexing after an upload, and questions: an empty one is a
+``QuestionError``, one over ``RAG_MAX_QUESTION_CHARS`` is cut and answered with a notice. The retrieval -> answer
 pipeline is a LangChain runnable (``bot.chain``). Does not cover: how passages are ranked
 (``rag.retrieval``) or how answers are written (``rag.answer``).
 """

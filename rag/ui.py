@@ -6,7 +6,8 @@ whole cleaned article; a distinct style for abstentions; optional publication-da
 and backend choice; user errors as one line), a Timeline tab (``rag.timeline`` events and
 signed agreements), an Articles tab (the corpus, and ``.txt`` uploads that are validated,
 saved under a safe name and indexed incrementally), and the ``/ask`` API endpoint returning
-``Answer.to_json()``. The small helpers (``save_upload``, ``safe_filename``, the HTML
+``Answer.to_json()``. ``launch(bot)`` starts it with the server-side upload limit
+(``RAG_MAX_UPLOAD_BYTES``); chat turns and ``/ask`` calls share ``RAG_CONCURRENCY`` workers. The small helpers (``save_upload``, ``safe_filename``, the HTML
 renderers) are plain functions, testable without a browser; everything shown from article
 text or from a user is HTML-escaped.
 Does not cover: retrieval, answering or prompts (all in ``rag.bot`` / ``rag.answer``);

@@ -69,6 +69,12 @@ def test_index_corrupt_ask_recover(small_corpus: Path, tmp_path: Path) -> None:
 
     again = rag("index", "--articles", str(small_corpus), "--index", str(index))
     assert again.returncode == 0, again.stderr
+    assert "existing index not reused" in again.stderr  # it said why it rebuilt
+    # a hand edit of the manifest (valid JSON, same keys) is caught too, and rebuilt
+    manifest = index / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"chunks": 1', '"chunks": 2', 1), encoding="utf-8")
+    assert_one_line_error(rag("ask", "--index", str(index), "Who?"), "edited or damaged", "rag index")
+    assert rag("index", "--articles", str(small_corpus), "--index", str(index)).returncode == 0
     recovered = rag("ask", "--index", str(index), "Ai dẫn đầu đoàn Lào tại giao lưu biên giới tháng 12/2021?")
     assert recovered.returncode == 0 and "Chansamone" in recovered.stdout
 
