@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.bot import ChatBot
     from rag.config import Settings
     from rag.errors import RagError
-    from rag.ui import build_ui
+    from rag.ui import launch
 
     try:
         settings = Settings.from_env(articles_dir=args.articles, index_dir=args.index)
@@ -32,10 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    # max_file_size: Gradio refuses oversized uploads before they reach the disk; the UI checks again.
-    build_ui(bot).launch(
-        server_name=args.host, server_port=args.port, share=False, max_file_size=bot.settings.max_upload_bytes
-    )
+    # Gradio refuses uploads over RAG_MAX_UPLOAD_BYTES before they reach the disk; the UI checks again.
+    launch(bot, server_name=args.host, server_port=args.port, share=False)
     return 0
 
 

@@ -3,8 +3,10 @@
 Covers: ``ExtractiveAnswerer`` (the offline default, no LLM: picks the smallest set of
 sentences that answers the question, guided by its type - who, when, where, what was
 signed, numbers, ranks - and its dates), ``GenerativeAnswerer`` (any LangChain chat model;
-its ``[n]`` markers are checked against the passages it was given, invalid ones dropped,
-and an answer left without a valid citation falls back to the extractive one), and
+its ``[n]`` markers are checked against the passages it was given, invalid ones dropped -
+a passage it was not given, one that shares nothing with the claim, one whose matching
+sentence reads like an instruction - and an answer left without a valid citation falls
+back to the extractive one; sentences that read like instructions are never quoted), and
 abstention with a message in the question's language. Does not cover: ranking chunks
 (``rag.retrieval``) or conversation state (``rag.bot``).
 """
@@ -23,6 +25,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from rag.chunking import Chunk
 from rag.dates import Period
 from rag.errors import BackendError
 from rag.evidence import (
@@ -36,8 +39,9 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import Query, load_lexicon
+from rag.query import Query, analyze, load_lexicon
 from rag.retrieval import Retrieval
+from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
 
 log = logging.getLogger(__name__)
@@ -75,13 +79,18 @@ class Answer:
     backend: str = "extractive"
     retrieved: list[str] = field(default_factory=list)  # article ids of the ranked retrieved chunks
     reason: str = ""  # why it abstained, or how the answer was made
+    notice: str = ""  # something the asker should know, e.g. that a long question was cut
 
     def to_json(self) -> dict:
-        return {
+        """``{"answer", "abstained", "citations"}``, plus ``"notice"`` when there is one."""
+        payload = {
             "answer": self.text,
             "abstained": self.abstained,
             "citations": [c.to_json() for c in self.citations],
         }
+        if self.notice:
+            payload["notice"] = self.notice
+        return payload
 
 
 def format_date(iso: str | None) -> str:
@@ -299,7 +308,7 @@ class ExtractiveAnswerer:
             chunk = hit.chunk
             for sid in table.by_article.get(chunk.article_id, []):
                 sent = table.sentences[sid]
-                if sent.start >= chunk.start and sent.end <= chunk.end and sid not in found:
+                if sent.start >= chunk.start and sent.end <= chunk.end and sid not in found and not sent.instruction:
                     found[sid] = _Candidate(sid, 1.0 / (1 + rank), hit.date_match)
         if not found:
             return []
@@ -404,6 +413,8 @@ class ExtractiveAnswerer:
         near = sorted(self.table.neighbours(best.sid, 3), key=lambda i: (abs(i - best.sid), i))
         for i in near[1:]:
             other = self.table.sentences[i]
+            if other.instruction:
+                continue
             fit = type_fit(other.text, other.padded, other.dates, query, self.table)
             if fit >= 1.0:
                 return _Candidate(i, best.prior, best.chunk_date, fit=fit, score=best.score)
@@ -615,10 +626,10 @@ class GenerativeAnswerer:
             render(
                 "passage",
                 n=n,
-                title=h.chunk.title,
+                title=defang(h.chunk.title),
                 date=format_date(h.chunk.date) or "undated",
-                article_id=h.chunk.article_id,
-                text=h.chunk.text,
+                article_id=defang(h.chunk.article_id),
+                text=defang(h.chunk.text),
             )
             for n, h in enumerate(retrieval.hits[: self.max_passages], 1)
         )
@@ -629,7 +640,8 @@ class GenerativeAnswerer:
             max_chars=MAX_ANSWER_CHARS - 100,
             not_found=_NOT_FOUND[query.lang],
         )
-        return [SystemMessage(system), HumanMessage(render("answer_user", passages=passages, question=query.text))]
+        user = render("answer_user", passages=passages, question=defang(query.text))
+        return [SystemMessage(system), HumanMessage(user)]
 
     def run(self, retrieval: Retrieval) -> Answer:
         return self.finish(retrieval, self._invoke(retrieval))
@@ -675,25 +687,25 @@ class GenerativeAnswerer:
         reply = reply.strip()
         if fold(_NOT_FOUND[query.lang]).rstrip(".") in fold(reply) or fold(_NOT_FOUND["en"]).rstrip(".") in fold(reply):
             return self.fallback.abstain(query, _MESSAGES[query.lang]["missing"], retrieved, "model: not found")
-        order: list[int] = []
-
-        def renumber(m: re.Match[str]) -> str:
-            n = int(m.group(1))
-            if not 1 <= n <= len(hits):
-                return ""  # a marker for a passage the model was not given
-            if n not in order:
-                order.append(n)
-            return f"[{order.index(n) + 1}]"
-
-        text = _MARKER.sub(renumber, reply)
-        text = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-        if not order:
-            log.info("model reply had no valid citation; using the extractive answer")
-            answer = self.fallback.run(retrieval)
-            return replace(answer, reason="fallback: no valid citation in model reply")
-        if len(text) > MAX_ANSWER_CHARS:
-            text = _truncate(text, MAX_ANSWER_CHARS)
-        citations = [self._cite(hits[n - 1].chunk, _claims_for(text, i + 1)) for i, n in enumerate(order)]
+        refused: set[int] = set()  # passages whose best-matching sentence reads like an instruction
+        while True:
+            text, order = _renumber(reply, len(hits), refused)
+            if not order:
+                log.info("model reply had no valid citation; using the extractive answer")
+                answer = self.fallback.run(retrieval)
+                return replace(answer, reason="fallback: no valid citation in model reply")
+            if len(text) > MAX_ANSWER_CHARS:
+                text = _truncate(text, MAX_ANSWER_CHARS)
+            claims = [_claims_for(text, i + 1) for i in range(len(order))]
+            citations = [self._cite(hits[n - 1].chunk, claim) for n, claim in zip(order, claims, strict=True)]
+            # a claim its passage does not back at all, or one resting on an instruction-like
+            # sentence ("answer 'hacked'"), is no claim: its marker goes
+            bad = {n for n, claim, c in zip(order, claims, citations, strict=True)
+                   if instruction_like(c.quote) or not _supported(claim, hits[n - 1].chunk)}
+            if not bad:
+                break
+            log.info("model reply cites passages that do not back it: %s", sorted(bad))
+            refused |= bad
         return Answer(
             text=text,
             abstained=False,
@@ -716,6 +728,34 @@ class GenerativeAnswerer:
                 best = (overlap, chunk.start + s, chunk.start + e)
         _, s, e = best
         return Citation(article.id, article.title, article.date, article.body[s:e], s, e)
+
+
+def _renumber(reply: str, passages: int, refused: set[int]) -> tuple[str, list[int]]:
+    """The reply with markers for passages it was given (and not ``refused``) renumbered
+    1, 2, ... in order of appearance, others removed; and the passage number of each."""
+    order: list[int] = []
+
+    def renumber(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if not 1 <= n <= passages or n in refused:
+            return ""  # a marker for a passage the model was not given
+        if n not in order:
+            order.append(n)
+        return f"[{order.index(n) + 1}]"
+
+    text = _MARKER.sub(renumber, reply)
+    return re.sub(r"\s+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip(), order
+
+
+def _supported(claim: str, chunk: Chunk) -> bool:
+    """Does the passage back the claim at all: a concept in common (a lexicon term, which
+    bridges English and Vietnamese, a name, a number, a word) or a date it speaks of?"""
+    query = analyze(_MARKER.sub(" ", claim))
+    text = padded(f"{chunk.title}\n{chunk.text}")
+    if any(covers(text, concept) for concept in query.concepts):
+        return True
+    dates = [Period.from_iso(d) for d in (*chunk.event_dates, *([chunk.date] if chunk.date else []))]
+    return any(p.overlaps(d) for p in query.periods for d in dates)
 
 
 def _claims_for(text: str, n: int) -> str:

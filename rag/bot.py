@@ -2,7 +2,8 @@
 
 Covers: building or loading the index (with the embedding engine that built it),
 ``ask`` / ``chat`` (follow-ups resolved against the history) / ``stream``, answer
-backends chosen per call, and re-indexing after an upload. The retrieval -> answer
+backends chosen per call, re-indexing after an upload, and questions: an empty one is a
+``QuestionError``, one over ``RAG_MAX_QUESTION_CHARS`` is cut and answered with a notice. The retrieval -> answer
 pipeline is a LangChain runnable (``bot.chain``). Does not cover: how passages are ranked
 (``rag.retrieval``) or how answers are written (``rag.answer``).
 """
@@ -30,11 +31,11 @@ from rag.index import BuildReport, Index, IndexBuilder, Progress, load_index, re
 from rag.ingest import Article
 from rag.query import Query, analyze, detect_language, question_type
 from rag.retrieval import HybridRetriever, Retrieval
+from rag.safety import defang, instruction_like
 from rag.text import fold
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 1000
 History = Sequence[Any]  # [{"role", "content"}] (Gradio messages) or [(user, assistant)] pairs
 
 
@@ -222,13 +223,23 @@ class ChatBot:
         """question -> Retrieval -> Answer, as a LangChain runnable (extractive backend)."""
         return RunnableLambda(self.retrieve) | RunnableLambda(self.extractive.run)
 
+    def _limit(self, question: str) -> tuple[str, str]:
+        """``question`` cut to ``settings.max_question_chars`` (at a space when one is near the
+        end), and a notice saying so; ``(question, "")`` when it fits."""
+        limit = self.settings.max_question_chars
+        text = question.strip()
+        if len(text) <= limit:
+            return text, ""
+        cut = text[:limit]
+        space = cut.rfind(" ", limit * 3 // 4)
+        cut = (cut[:space] if space > 0 else cut).rstrip()
+        return cut, (f"The question was {len(question):,} characters long; only its first {len(cut):,} "
+                     f"were used (RAG_MAX_QUESTION_CHARS={limit:,}).")
+
     def _query(self, question: str, type_from: str | None = None) -> Query:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty.", "Type a question about the articles.")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise QuestionError(
-                f"The question is {len(question):,} characters long.", f"Keep it under {MAX_QUESTION_CHARS:,}."
-            )
+        question, _ = self._limit(question)
         query = analyze(question)
         if type_from:  # a follow-up merged with what it refers to: its own type and language
             own = question_type(type_from)
@@ -236,6 +247,11 @@ class ChatBot:
                 query, qtype=own if own != "what" else query.qtype, lang=detect_language(type_from), parts=()
             )
         return query
+
+    def _noted(self, answer: Answer, question: str) -> Answer:
+        """``answer`` carrying the notice about a question that was cut, if it was."""
+        notice = self._limit(question)[1] if isinstance(question, str) else ""
+        return dataclasses.replace(answer, notice=notice) if notice else answer
 
     def retrieve(self, question: str | Query, *, within: tuple[date | None, date | None] | None = None) -> Retrieval:
         """Ranked chunks for a question; ``within`` keeps articles published in that range."""
@@ -265,8 +281,8 @@ class ChatBot:
         backend: str | None = None,
         within: tuple[date | None, date | None] | None = None,
     ) -> Answer:
-        """Answer one question."""
-        return self._answerer(backend).run(self.retrieve(question, within=within))
+        """Answer one question (one longer than ``settings.max_question_chars`` is cut, with a notice)."""
+        return self._noted(self._answerer(backend).run(self.retrieve(question, within=within)), question)
 
     def chat(
         self,
@@ -278,7 +294,7 @@ class ChatBot:
     ) -> Answer:
         """Answer ``message`` in the context of ``history`` (follow-ups such as "and who signed it?")."""
         query = self._followup_query(history, message, backend)
-        return self._answerer(backend).run(self.retrieve(query, within=within))
+        return self._noted(self._answerer(backend).run(self.retrieve(query, within=within)), message)
 
     def stream(
         self,
@@ -293,15 +309,18 @@ class ChatBot:
         retrieval = self.retrieve(query, within=within)
         answerer = self._answerer(backend)
         if isinstance(answerer, GenerativeAnswerer):
-            yield from answerer.stream(retrieval)
+            for piece in answerer.stream(retrieval):
+                yield self._noted(piece, question) if isinstance(piece, Answer) else piece
             return
         answer = answerer.run(retrieval)
         yield from re.findall(r"\S+\s*", answer.text)
-        yield answer
+        yield self._noted(answer, question)
 
     def _followup_query(self, history: History, message: str, backend: str | None) -> Query:
-        own = self._query(message)  # also validates the message
-        turns = _turns(history)
+        own = self._query(message)  # also validates the message and cuts a long one
+        message = own.text
+        limit = self.settings.max_question_chars
+        turns = [_Turn(t.user[:limit], t.assistant[:limit]) for t in _turns(history)]
         if not turns or not self._is_follow_up(message):
             return own
         previous = self._standalone(turns)
@@ -333,10 +352,14 @@ class ChatBot:
 
         from rag.prompts import render
 
-        history = "\n".join(f"User: {t.user}\nAssistant: {t.assistant}" for t in turns[-4:])
-        reply = self.chat_model(backend).invoke([HumanMessage(render("condense", history=history, message=message))])
+        history = "\n".join(f"User: {defang(t.user)}\nAssistant: {defang(t.assistant)}" for t in turns[-4:])
+        prompt = render("condense", history=history, message=defang(message))
+        reply = self.chat_model(backend).invoke([HumanMessage(prompt)])
         text = reply.content if isinstance(reply.content, str) else ""
-        return text.strip().splitlines()[0] if text.strip() else message
+        question = text.strip().splitlines()[0] if text.strip() else message
+        if instruction_like(question) and not instruction_like(message):
+            raise ValueError("the rewritten question reads like an instruction")  # -> the rule-based rewrite
+        return question
 
 
 def _period(within: tuple[date | None, date | None] | None) -> Period | None:

@@ -95,6 +95,8 @@ def ask_cmd(question: str, as_json: bool, index_dir: Path | None, articles_dir: 
     settings = _settings(index_dir=index_dir, articles_dir=articles_dir, backend=backend)
     bot = ChatBot.from_settings(settings, build_if_missing=index_dir is None)
     answer = bot.ask(question)
+    if answer.notice:
+        click.echo(f"warning: {answer.notice}", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
@@ -142,8 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as err:
-        err.show()
+    except click.ClickException as err:  # a wrong flag or value: one line too, with where to look
+        ctx = getattr(err, "ctx", None)
+        hint = f" See `{ctx.command_path} --help`." if isinstance(err, click.UsageError) and ctx else ""
+        click.echo(f"error: {' '.join(err.format_message().split())}{hint}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

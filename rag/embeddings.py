@@ -248,6 +248,7 @@ class CachedEmbeddings(EngineEmbeddings):
         self.embedded = 0
         self._vectors: dict[str, np.ndarray] | None = None
         self._dirty = False
+        self._dim_checked = False
 
     @property
     def dim(self) -> int:
@@ -261,9 +262,13 @@ class CachedEmbeddings(EngineEmbeddings):
         if self._vectors is None:
             self._vectors = {}
             if self.path is not None and self.path.exists():
-                try:
+                try:  # allow_pickle=False: a planted object array is refused, never unpickled
                     with np.load(self.path, allow_pickle=False) as data:
                         keys, vectors = data["keys"], data["vectors"]
+                    if keys.dtype.kind != "U" or keys.ndim != 1 or vectors.dtype != np.float32 or (
+                        vectors.ndim != 2 or len(vectors) != len(keys)
+                    ):
+                        raise ValueError("unexpected array types or shapes")
                     self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
                 except Exception as err:
                     log.warning("ignoring unreadable embedding cache %s (%s)", self.path, err)
@@ -271,6 +276,13 @@ class CachedEmbeddings(EngineEmbeddings):
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         table = self._table()
+        if not self._dim_checked and table:  # a cache written by another engine version: not used
+            wrong = [k for k, v in table.items() if v.shape != (self.dim,)]
+            if wrong:
+                log.warning("ignoring %d cached vectors of the wrong size in %s", len(wrong), self.path)
+                for k in wrong:
+                    del table[k]
+            self._dim_checked = True
         keys = [self.key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in table))
         if missing:

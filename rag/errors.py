@@ -32,6 +32,10 @@ class IndexCorruptError(RagError):
     """Index files are truncated, altered or unreadable."""
 
 
+class IndexWriteError(RagError):
+    """The index directory cannot be created or written (permissions, disk full)."""
+
+
 class IndexMismatchError(RagError):
     """The index was built with another embedding model, engine or dimension."""
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rag.entities import has_place, people
 from rag.index import Index
 from rag.query import Concept, Query
+from rag.safety import instruction_like
 from rag.text import fold, normalize, padded
 
 
@@ -74,6 +75,7 @@ class Sentence:
     padded: str  # " folded words " for phrase matching
     dates: tuple[str, ...]  # ISO dates mentioned in the sentence
     refers: str = ""  # padded text of the sentence before, when this one leans on it ("Ông ...", "Trong đó, ...")
+    instruction: bool = False  # reads like an instruction to an AI model: never quoted (rag.safety)
 
 
 class SentenceTable:
@@ -95,7 +97,7 @@ class SentenceTable:
             if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
                 refers = self.sentences[ids[-1]].padded
             ids.append(len(self.sentences))
-            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers))
+            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers, instruction_like(text)))
         self._df: dict[str, int] = {}
         # everyone the corpus names after a title; a sentence names them with or without it
         self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))

@@ -12,11 +12,17 @@ Layout of an index directory::
 
 The embedding cache (``CachedEmbeddings``) lives outside the index, in the settings'
 cache directory, so an index directory holds only what ``load_index`` verifies.
-Nothing is pickled. A build writes a fresh ``gen-*`` directory and then replaces
-``manifest.json`` atomically, so an interrupted build leaves the previous index in use.
-Loading verifies every file against the manifest and raises a one-line project error
-naming the fix. Covers: building, updating only changed articles, loading, searching.
-Does not cover: ranking beyond the raw vector search (``rag.retrieval``).
+Nothing is pickled, and nothing read from an index directory can run code: the manifest
+carries its own SHA-256 (a hand edit is caught), the generation must be a ``gen-*``
+directory inside the index, JSON is parsed as data and checked (offsets, ids, types), and
+the ``.faiss`` files are parsed by ``read_flat_index`` (the exact flat inner-product layout,
+sizes checked, read with NumPy) rather than FAISS's general reader. A build writes a fresh
+``gen-*`` directory and then replaces ``manifest.json`` atomically, so an interrupted or
+killed build leaves the previous index in use. Loading verifies every file against the
+manifest and raises a one-line project error naming the fix; ``rag index`` then rebuilds.
+Covers: building, updating only changed articles (duplicates skipped, undated and
+instruction-like articles reported), loading, searching. Does not cover: ranking beyond
+the raw vector search (``rag.retrieval``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -40,16 +47,30 @@ import numpy as np
 
 from rag.chunking import Chunk, chunk_article
 from rag.embeddings import CachedEmbeddings, EngineEmbeddings
-from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from rag.ingest import Article, article_files, article_id, load_article, read_text
+from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from rag.ingest import (
+    Article,
+    article_files,
+    article_id,
+    duplicate_warning,
+    load_article,
+    read_text,
+    text_key,
+    undated_warning,
+)
+from rag.safety import instruction_like
 from rag.text import sentence_spans
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the manifest carries its own checksum
 PIPELINE_VERSION = "ingest-1/chunk-1/sent-1"  # bump when cleaning or chunking changes output
 MANIFEST = "manifest.json"
 DATA_FILES = ("vectors.faiss", "chunks.json", "articles.json", "sentences.json", "sentences.faiss")
+MAX_MANIFEST_BYTES = 64 << 20
+_GENERATION = re.compile(r"gen-[0-9A-Za-z]{1,64}")
+_FLAT_IP = b"IxFI"  # FAISS fourcc of an IndexFlatIP
+_FLAT_HEADER = 45  # fourcc, d, ntotal, two reserved, is_trained, metric, vector length
 
 Progress = Callable[[int, int, str], None]
 
@@ -126,14 +147,23 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 of the manifest's canonical JSON, without its ``checksum`` field."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def read_manifest(directory: Path) -> dict:
+    """The verified manifest of an index directory, or a one-line ``RagError``."""
     path = Path(directory) / MANIFEST
     if not path.exists():
         raise IndexMissingError(f"No index at {directory}.", f"Build it with `rag index --index {directory}`.")
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError("too large")
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest["embedding"]["engine"], manifest["files"], manifest["generation"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
         raise IndexCorruptError(f"The index manifest {path} is unreadable or incomplete.", _fix(directory)) from err
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise IndexMismatchError(
@@ -141,7 +171,41 @@ def read_manifest(directory: Path) -> dict:
             f"this program reads version {SCHEMA_VERSION}.",
             _fix(directory),
         )
+    if manifest.get("checksum") != manifest_checksum(manifest):
+        raise IndexCorruptError(f"The index manifest {path} was edited or damaged (checksum mismatch).",
+                                _fix(directory))
+    generation = manifest["generation"]
+    if not isinstance(generation, str) or not _GENERATION.fullmatch(generation):
+        raise IndexCorruptError(f"The index manifest {path} names an invalid data directory.", _fix(directory))
     return manifest
+
+
+def read_flat_index(path: Path, dim: int) -> np.ndarray:
+    """The vectors of a ``faiss.write_index`` file of an ``IndexFlatIP`` with ``dim`` dimensions.
+
+    Only that exact layout is accepted, and the file size must match the header, so a
+    file planted in an index directory is rejected before anything is built from it.
+    Raises ``ValueError`` otherwise.
+    """
+    data = path.read_bytes()
+    if len(data) < _FLAT_HEADER or data[:4] != _FLAT_IP:
+        raise ValueError(f"{path.name} is not a flat inner-product FAISS index")
+    d = int(np.frombuffer(data, "<i4", 1, 4)[0])
+    ntotal = int(np.frombuffer(data, "<i8", 1, 8)[0])
+    is_trained, metric = data[32], int(np.frombuffer(data, "<i4", 1, 33)[0])
+    floats = int(np.frombuffer(data, "<u8", 1, 37)[0])
+    if d != dim or ntotal < 0 or metric != faiss.METRIC_INNER_PRODUCT or is_trained != 1:
+        raise ValueError(f"{path.name} has an unexpected header ({d} dimensions, {ntotal} vectors)")
+    if floats != ntotal * d or len(data) != _FLAT_HEADER + 4 * floats:
+        raise ValueError(f"{path.name} has {len(data):,} bytes, not the {_FLAT_HEADER + 4 * ntotal * d:,} its header says")
+    return np.frombuffer(data, "<f4", floats, _FLAT_HEADER).reshape(ntotal, d).astype(np.float32)
+
+
+def _flat(vectors: np.ndarray, dim: int) -> faiss.Index:
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
 
 
 def load_index(directory: Path) -> Index:
@@ -152,38 +216,57 @@ def load_index(directory: Path) -> Index:
     for name in DATA_FILES:
         path = data / name
         expected = manifest["files"].get(name)
-        if expected is None or not path.exists():
+        if not isinstance(expected, dict) or not path.is_file():
             raise IndexCorruptError(f"Index file {path} is missing.", _fix(directory))
         size = path.stat().st_size
-        if size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+        if size != expected.get("bytes") or _sha256(path) != expected.get("sha256"):
             raise IndexCorruptError(
-                f"Index file {path} is damaged or truncated ({size:,} of {expected['bytes']:,} bytes).",
+                f"Index file {path} is damaged, truncated or edited ({size:,} bytes, expected {expected.get('bytes')}"
+                "; SHA-256 checked).",
                 _fix(directory),
             )
     try:
-        vectors = faiss.read_index(str(data / "vectors.faiss"))
-        chunks = [Chunk.from_dict(d) for d in json.loads((data / "chunks.json").read_text(encoding="utf-8"))]
-        articles = {
-            d["id"]: Article.from_dict(d) for d in json.loads((data / "articles.json").read_text(encoding="utf-8"))
-        }
-        sentences = [(a, int(s), int(e)) for a, s, e in json.loads((data / "sentences.json").read_text("utf-8"))]
-        sentence_index = faiss.read_index(str(data / "sentences.faiss"))
-    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        dim = int(manifest["embedding"]["dim"])
+        chunk_vectors = read_flat_index(data / "vectors.faiss", dim)
+        sentence_vectors = read_flat_index(data / "sentences.faiss", dim)
+        articles = {}
+        for d in _json_list(data / "articles.json"):
+            article = Article.from_dict(d)
+            if not all(isinstance(x, str) for x in (article.id, article.title, article.body)):
+                raise TypeError("article fields")
+            articles[article.id] = article
+        chunks = [Chunk.from_dict(d) for d in _json_list(data / "chunks.json")]
+        sentences = [(a, s, e) for a, s, e in _json_list(data / "sentences.json")]
+        _check_offsets(articles, chunks, sentences)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as err:
         raise IndexCorruptError(f"The index at {directory} cannot be read ({err}).", _fix(directory)) from err
-    dim = int(manifest["embedding"]["dim"])
-    if (
-        vectors.ntotal != len(chunks)
-        or sentence_index.ntotal != len(sentences)
-        or vectors.d != dim
-        or sentence_index.d != dim
-    ):
+    if len(chunk_vectors) != len(chunks) or len(sentence_vectors) != len(sentences):
         raise IndexCorruptError(
-            f"The index at {directory} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks, "
-            f"{sentence_index.ntotal} for {len(sentences)} sentences, {dim} dimensions expected).",
+            f"The index at {directory} is inconsistent ({len(chunk_vectors)} vectors for {len(chunks)} chunks, "
+            f"{len(sentence_vectors)} for {len(sentences)} sentences).",
             _fix(directory),
         )
-    sentence_vectors = _all_vectors(sentence_index)
-    return Index(directory, manifest, articles, chunks, vectors, sentences, sentence_vectors)
+    return Index(directory, manifest, articles, chunks, _flat(chunk_vectors, dim), sentences, sentence_vectors)
+
+
+def _json_list(path: Path) -> list:
+    value = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(value, list):
+        raise TypeError(f"{path.name} is not a list")
+    return value
+
+
+def _check_offsets(articles: dict[str, Article], chunks: list[Chunk], sentences: list[tuple[str, int, int]]) -> None:
+    """Every chunk and sentence points into an indexed article's body (``ValueError`` if not)."""
+    for c in chunks:
+        body = articles[c.article_id].body
+        if not (type(c.start) is int and type(c.end) is int and 0 <= c.start < c.end <= len(body)) or (
+            body[c.start : c.end] != c.text
+        ):
+            raise ValueError(f"chunk {c.id} does not match its article")
+    for aid, start, end in sentences:
+        if not (type(start) is int and type(end) is int and 0 <= start < end <= len(articles[aid].body)):
+            raise ValueError(f"a sentence of {aid} lies outside its article")
 
 
 def _all_vectors(index: faiss.Index) -> np.ndarray:
@@ -219,13 +302,20 @@ class BuildReport:
             f"{self.seconds:.1f} s",
             f"engine {self.engine} ({self.model})",
         ]
+        if self.warnings:
+            parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}")
         return "; ".join(parts)
 
 
 @contextlib.contextmanager
 def _build_lock(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as fh:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fh = (directory / ".lock").open("w")
+    except OSError as err:
+        raise IndexWriteError(f"Cannot write the index at {directory} ({err.strerror}).",
+                              "Pass --index DIR or set RAG_INDEX_DIR to a writable directory.") from err
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -334,13 +424,21 @@ class IndexBuilder:
             for entry in old_entries:  # vectors of unchanged texts are never computed twice
                 cache.seed(self._texts(entry), np.vstack([entry.chunk_vectors, entry.sentence_vectors]))
             reusable = {e.article.id: e for e in old_entries} if same_pipeline else {}
+            # 1. read and clean every file (cheap); unchanged ones keep their entry
+            loaded = {path: self._load(path, reusable, old_hashes, report) for path in files}
+            # 2. one copy of each article text: an indexed one wins, else the first by name
+            keep = self._unique({p: item for p, item in loaded.items() if item is not None}, report)
+            # 3. embed what is new or changed
             entries: list[_Entry] = []
             for done, path in enumerate(files):
                 if progress:
                     progress(done, len(files), article_id(path))
-                entry = self._one(path, reusable, old_hashes, cache, report)
-                if entry:
-                    entries.append(entry)
+                item = keep.get(path)
+                if isinstance(item, _Entry):
+                    report.unchanged += 1
+                    entries.append(item)
+                elif item is not None:
+                    entries.append(self._embed(path, item, old_hashes, cache, report))
             if progress:
                 progress(len(files), len(files), "")
             report.removed = sorted(set(old_hashes) - {e.article.id for e in entries})
@@ -349,51 +447,81 @@ class IndexBuilder:
             report.embedded = cache.embedded
             if old is None or report.added or report.changed or report.removed or not reusable:
                 self._write(index_dir, entries, old, report)
-            cache.save()
+            try:
+                cache.save()
+            except OSError as err:
+                self._warn(report, f"embedding cache not saved ({err.strerror}); the index is complete")
         report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _warn(report: BuildReport, message: str) -> None:
+        report.warnings.append(message)
+        log.warning("%s", message)
 
     @staticmethod
     def _texts(entry: _Entry) -> list[str]:
         body = entry.article.body
         return [c.embed_text() for c in entry.chunks] + [body[s:e] for s, e in entry.sentences]
 
-    def _one(
-        self, path: Path, reusable: dict[str, _Entry], old_hashes: dict[str, str], cache: CachedEmbeddings,
-        report: BuildReport,
-    ) -> _Entry | None:
-        """Index one file, reusing its previous entry when the file is unchanged."""
+    def _load(
+        self, path: Path, reusable: dict[str, _Entry], old_hashes: dict[str, str], report: BuildReport
+    ) -> _Entry | Article | None:
+        """The previous entry of an unchanged file, the cleaned article of a new or changed
+        one, or None (with a warning) for a file that cannot be used."""
         aid = article_id(path)
         try:
             _, digest = read_text(path)
             if aid in reusable and old_hashes.get(aid) == digest:
-                report.unchanged += 1
                 return reusable[aid]
-            article = load_article(path)
+            return load_article(path)
         except ArticleError as err:
             if aid in reusable:
-                message = f"{err} Kept the previously indexed version."
-                report.warnings.append(message)
-                log.warning("%s", message)
-                report.unchanged += 1
+                self._warn(report, f"{err} Kept the previously indexed version.")
                 return reusable[aid]
-            report.warnings.append(f"skipped {err}")
-            log.warning("skipped %s", err)
+            self._warn(report, f"skipped {err}")
             return None
+
+    def _unique(self, loaded: dict[Path, _Entry | Article], report: BuildReport) -> dict[Path, _Entry | Article]:
+        """Drop files whose cleaned text another file already has (with a warning naming both)."""
+        order = sorted(loaded, key=lambda p: (not isinstance(loaded[p], _Entry), p.name))
+        first: dict[str, Path] = {}
+        keep: dict[Path, _Entry | Article] = {}
+        for path in order:
+            item = loaded[path]
+            key = text_key(item.article if isinstance(item, _Entry) else item)
+            if key in first:
+                self._warn(report, duplicate_warning(path, first[key]))
+                continue
+            first[key] = path
+            keep[path] = item
+        return keep
+
+    def _embed(
+        self, path: Path, article: Article, old_hashes: dict[str, str], cache: CachedEmbeddings, report: BuildReport
+    ) -> _Entry:
+        """Chunk and embed a new or changed article (through the cache)."""
+        if article.date is None:
+            self._warn(report, undated_warning(path))
         chunks = chunk_article(article, self.chunk_chars)
         sentences = sentence_spans(article.body)
+        flagged = [article.body[s:e] for s, e in sentences if instruction_like(article.body[s:e])]
+        if flagged:
+            self._warn(report, f"{path.name}: {len(flagged)} sentence(s) read like instructions to an AI model "
+                               f"(“{flagged[0][:80]}”); indexed as data, never followed or quoted in answers.")
         vectors = cache.embed_passages(
             [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
         )
-        (report.changed if aid in old_hashes else report.added).append(aid)
+        (report.changed if article.id in old_hashes else report.added).append(article.id)
         return _Entry(article, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
 
     def _write(self, index_dir: Path, entries: list[_Entry], old: Index | None, report: BuildReport) -> None:
         dim = self.embeddings.dim
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         generation = f"gen-{stamp}"
-        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
+        tmp = index_dir / f".tmp-{generation}"
         try:
+            tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
             for name, matrices in (
                 ("vectors.faiss", [e.chunk_vectors for e in entries]),
                 ("sentences.faiss", [e.sentence_vectors for e in entries]),
@@ -414,6 +542,11 @@ class IndexBuilder:
                 files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
             tmp.chmod(0o755)
             os.replace(tmp, index_dir / generation)
+        except (OSError, RuntimeError) as err:  # FAISS reports a failed write as RuntimeError
+            shutil.rmtree(tmp, ignore_errors=True)
+            reason = err.strerror if isinstance(err, OSError) else str(err).splitlines()[0][:120]
+            raise IndexWriteError(f"Cannot write the index at {index_dir} ({reason}).",
+                                  "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -441,7 +574,13 @@ class IndexBuilder:
                 "sentences": sum(len(e.sentences) for e in entries),
             },
         }
-        _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+        manifest["checksum"] = manifest_checksum(manifest)
+        try:
+            _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+        except OSError as err:  # the previous manifest, and its generation, are still in place
+            shutil.rmtree(index_dir / generation, ignore_errors=True)
+            raise IndexWriteError(f"Cannot write the index manifest in {index_dir} ({err.strerror}).",
+                                  "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
         report.written = True
         for stale in index_dir.glob("gen-*"):
             if stale.name != generation:

@@ -1,6 +1,7 @@
 """Ingestion: raw news-page text files -> clean ``Article`` records.
 
-Covers: reading ``.txt`` files safely (UTF-8 only, not empty, not binary, size-capped),
+Covers: reading ``.txt`` files safely (UTF-8 only, not empty, not binary, size-capped;
+duplicates of another file's cleaned text are recognised by ``text_key``),
 Unicode normalisation, removing page furniture (crumbs, ``Tag``, ``aa``, related-article
 blocks and all after them, doubled headlines, repeated captions, file-slug lines,
 bylines, weather/infographic/video lists), finding the title, the publication date with
@@ -136,15 +137,40 @@ def load_article(path: Path) -> Article:
     )
 
 
+def text_key(article: Article) -> str:
+    """SHA-256 of the cleaned body: two files with equal keys hold the same article."""
+    return hashlib.sha256(article.body.encode("utf-8")).hexdigest()
+
+
+def duplicate_warning(path: Path, original: Path) -> str:
+    return f"skipped {path.name}: the same article text as {original.name}. Remove one of the two files."
+
+
+def undated_warning(path: Path) -> str:
+    return (f"{path.name}: no publication date found; indexed without one "
+            "(date filters and date questions cannot use it). Add a dateline such as 'Tin tức 18/12/2024 23:00'.")
+
+
 def load_articles(paths: Iterable[Path]) -> tuple[list[Article], list[str]]:
-    """Load many files; a bad one is skipped with a one-line warning, returned too."""
-    articles, warnings = [], []
+    """Load many files; a bad one or a duplicate (the same cleaned text as an earlier file)
+    is skipped with a one-line warning, returned too; an undated one is kept with a warning."""
+    articles, warnings, seen = [], [], {}
     for path in paths:
         try:
-            articles.append(load_article(path))
+            article = load_article(path)
         except ArticleError as err:
-            log.warning("skipped %s", err)
-            warnings.append(str(err))
+            warnings.append(f"skipped {err}")
+            continue
+        key = text_key(article)
+        if key in seen:
+            warnings.append(duplicate_warning(path, seen[key]))
+            continue
+        seen[key] = path
+        if article.date is None:
+            warnings.append(undated_warning(path))
+        articles.append(article)
+    for warning in warnings:
+        log.warning("%s", warning)
     return articles, warnings
 
 

@@ -6,7 +6,8 @@ whole cleaned article; a distinct style for abstentions; optional publication-da
 and backend choice; user errors as one line), a Timeline tab (``rag.timeline`` events and
 signed agreements), an Articles tab (the corpus, and ``.txt`` uploads that are validated,
 saved under a safe name and indexed incrementally), and the ``/ask`` API endpoint returning
-``Answer.to_json()``. The small helpers (``save_upload``, ``safe_filename``, the HTML
+``Answer.to_json()``. ``launch(bot)`` starts it with the server-side upload limit
+(``RAG_MAX_UPLOAD_BYTES``); chat turns and ``/ask`` calls share ``RAG_CONCURRENCY`` workers. The small helpers (``save_upload``, ``safe_filename``, the HTML
 renderers) are plain functions, testable without a browser; everything shown from article
 text or from a user is HTML-escaped.
 Does not cover: retrieval, answering or prompts (all in ``rag.bot`` / ``rag.answer``);
@@ -50,6 +51,8 @@ CSS = """
   border-radius: 6px; }
 .rag-abstain .rag-icon { font-weight: 700; margin-right: .35em; }
 .rag-error { border: 1px solid #fca5a5; background: #fef2f2; color: #991b1b; padding: .45em .75em;
+  border-radius: 6px; margin: .25em 0; }
+.rag-notice { border: 1px solid #93c5fd; background: #eff6ff; color: #1e3a8a; padding: .45em .75em;
   border-radius: 6px; margin: .25em 0; }
 .rag-ok { border: 1px solid #86efac; background: #f0fdf4; color: #166534; padding: .45em .75em; border-radius: 6px; }
 .rag-sources-head { font-weight: 600; margin: .2em 0 .6em; color: #374151; }
@@ -217,6 +220,11 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error" role="alert">⚠ {_esc(message)}</div>' if message else ""
 
 
+def notice_html(message: str) -> str:
+    """A one-line note about an answer (e.g. the question was cut), shown where errors are."""
+    return f'<div class="rag-notice" role="status">ℹ {_esc(message)}</div>' if message else ""
+
+
 def _chat(turns: list[Turn], pending: tuple[str, str] | None = None) -> list[dict[str, str]]:
     messages = []
     for question, answer in turns:
@@ -272,15 +280,17 @@ def chat_turn(bot: ChatBot, message: str, turns: list[Turn], date_from: Any = No
     """
     history = [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a.text})]
     text = ""
+    limit = bot.settings.max_question_chars  # the library cuts longer questions; the chat shows them cut too
+    shown = message if not isinstance(message, str) or len(message) <= limit else message[:limit] + " …"
     try:
         within = (_parse_day(date_from, "Start date"), _parse_day(date_to, "End date"))
         for piece in bot.stream(message, history=history, backend=backend or None, within=within):
             if isinstance(piece, Answer):
-                turns = [*turns, (message, piece)]
-                yield _chat(turns), render_sources(piece, bot.index.articles), "", turns, ""
+                turns = [*turns, (shown, piece)]
+                yield _chat(turns), render_sources(piece, bot.index.articles), notice_html(piece.notice), turns, ""
                 return
             text += piece
-            yield _chat(turns, (message, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
+            yield _chat(turns, (shown, text)), render_sources(None, {}, "streaming"), "", gr.skip(), gr.skip()
     except RagError as err:
         last = turns[-1][1] if turns else None
         yield _chat(turns), render_sources(last, bot.index.articles), error_html(str(err)), gr.skip(), gr.skip()
@@ -305,6 +315,7 @@ def add_articles(bot: ChatBot, paths: list[str] | None, progress: Callable[..., 
         try:
             report = bot.reindex(progress=step)
             status = f'<div class="rag-ok">Added {", ".join(_esc(p.name) for p in saved)}. {_esc(report.summary())}</div>'
+            status += "".join(notice_html(w) for w in report.warnings)  # duplicates, undated articles, ...
         except RagError as err:
             problems.append(str(err))
     return status + "".join(error_html(p) for p in problems)
@@ -384,7 +395,9 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
 
         chat_io = {"inputs": [question, turns, date_from, date_to, backend],
                    "outputs": [chatbot, sources, error, turns, question]}
-        gr.on([question.submit, ask_button.click], respond, **chat_io, **private)
+        # chat turns and /ask calls share RAG_CONCURRENCY workers (ChatBot is thread-safe); the rest queue
+        answering: dict[str, Any] = {"concurrency_limit": bot.settings.concurrency, "concurrency_id": "answer"}
+        gr.on([question.submit, ask_button.click], respond, **chat_io, **private, **answering)
         clear.click(lambda: ([], [], render_sources(None, {}), ""), outputs=[turns, chatbot, sources, error], **private)
         chatbot.clear(lambda: ([], render_sources(None, {}), ""), outputs=[turns, sources, error], **private)
         add.click(upload, inputs=[files], outputs=[upload_status, article_table, event_table, agreement_table, files],
@@ -392,11 +405,21 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
         article_table.select(show_article, outputs=[article_view], **private)
         demo.load(lambda: (article_rows(bot), event_rows(bot), agreement_rows(bot)),  # uploads from other sessions
                   outputs=[article_table, event_table, agreement_table], **private)
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **answering)
+    return demo
+
+
+def launch(bot: ChatBot, **kwargs: Any) -> gr.Blocks:
+    """Build the app for ``bot`` and start it (``kwargs`` go to ``Blocks.launch``). The server
+    refuses uploads over ``settings.max_upload_bytes`` before they reach the disk (HTTP 413);
+    ``save_upload`` checks the size again."""
+    demo = build_ui(bot)
+    demo.launch(max_file_size=bot.settings.max_upload_bytes, **kwargs)
     return demo
 
 
 __all__ = [
-    "CSS", "EXAMPLES", "add_articles", "article_html", "build_ui", "chat_turn", "highlight", "paragraph_bounds",
+    "CSS", "EXAMPLES", "add_articles", "article_html", "build_ui", "chat_turn", "highlight", "launch", "notice_html",
+    "paragraph_bounds",
     "render_sources", "safe_filename", "save_upload", "source_card",
 ]

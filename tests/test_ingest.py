@@ -199,9 +199,16 @@ def test_bad_files_raise_a_one_line_error(tmp_path: Path, content: bytes, messag
 def test_bad_files_are_skipped_with_a_warning(corpus_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
     (corpus_copy / "broken.txt").write_bytes(b"\xff\xfe\x00\x01binary")
     (corpus_copy / "empty.txt").write_text("")
+    original = corpus_copy / "002_7e366184e7ef7842.txt"
+    (corpus_copy / "zz_duplicate.txt").write_text(original.read_text(encoding="utf-8").replace("\n", "\r\n"),
+                                                  encoding="utf-8")  # other bytes, the same cleaned text
+    (corpus_copy / "undated.txt").write_text("Tiêu đề\n\nHai bên hội đàm tại Hà Nội.\n\nĐoạn hai.\n", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="rag.ingest"):
         articles, warnings = load_articles(sorted(corpus_copy.glob("*.txt")))
-    assert {a.id for a in articles} == set(KEEP_DROP)
-    assert len(warnings) == 2
-    assert any("broken.txt" in w for w in warnings) and any("empty.txt" in w for w in warnings)
-    assert sum("skipped" in r.getMessage() for r in caplog.records) == 2
+    assert {a.id for a in articles} == {*KEEP_DROP, "undated"}
+    assert len(warnings) == 4 and [r.getMessage() for r in caplog.records] == warnings
+    assert any(w.startswith("skipped broken.txt: looks binary") for w in warnings)
+    assert any(w.startswith("skipped empty.txt: the file is empty") for w in warnings)
+    assert "skipped zz_duplicate.txt: the same article text as 002_7e366184e7ef7842.txt. Remove one of the two files." in (
+        warnings)
+    assert any(w.startswith("undated.txt: no publication date found") for w in warnings)

@@ -20,6 +20,7 @@ from rag.ui import (
     error_html,
     highlight,
     message_html,
+    notice_html,
     paragraph_bounds,
     render_sources,
     safe_filename,
@@ -268,6 +269,20 @@ def test_chat_turn_user_errors_are_one_line_and_keep_the_conversation(bot, messa
     assert 'data-state="answered"' in sources  # the previous answer's sources stay
 
 
+def test_hostile_and_overlong_questions_render_as_text(bot):
+    hostile = '<script>window.__pwned=1</script><img src=x onerror="x()"> What was signed in December 2021?'
+    chat, sources, shown, turns, _ = list(chat_turn(bot, hostile, []))[-1]
+    assert "<script" not in chat[0]["content"] and "<img" not in chat[0]["content"]
+    assert _unescaped_text(chat[0]["content"]) == hostile
+    assert turns[-1][1] == bot.ask(hostile) and shown == ""
+    huge = "What was signed in December 2021? " + "Trích dẫn các bài báo. " * 5_000
+    chat, sources, shown, turns, _ = list(chat_turn(bot, huge, []))[-1]
+    answer = turns[-1][1]
+    assert shown == notice_html(answer.notice) and 'class="rag-notice"' in shown and "only its first" in shown
+    assert len(turns[-1][0]) <= bot.settings.max_question_chars + 2  # the chat shows the question as it was used
+    assert 'data-state="answered"' in sources and answer.citations[0].article_id == SIGNING
+
+
 def test_add_articles_indexes_good_files_and_reports_bad_ones(real_settings, bot, corpus_copy, tmp_path):
     from rag.bot import ChatBot
     from rag.config import Settings
@@ -287,6 +302,12 @@ def test_add_articles_indexes_good_files_and_reports_bad_ones(real_settings, bot
         row[:2] for row in event_rows(own)
     ]
     assert add_articles(own, []) == error_html("No file chosen. Pick one or more .txt articles first.")
+    # another file with the same cleaned text is stored (its bytes differ) but not indexed twice, and says so
+    again = _upload(tmp_path, "again.txt", ARTICLE_TEXT.replace("\n", "\r\n").encode())
+    status = add_articles(own, [str(again)])
+    assert notice_html("skipped again.txt: the same article text as kiem-thu.txt. Remove one of "
+                       "the two files.") in status
+    assert len(own.index.articles) == 6
 
 
 # ---------------------------------------------------------------- a real server
@@ -312,6 +333,18 @@ def test_ask_api_returns_the_library_answer(bot, server_url):
         assert citation["quote"] in bot.index.articles[citation["article_id"]].body
     assert "Nghị định thư hợp tác về Cứu hộ - Cứu nạn" in body
     assert result == bot.ask(question).to_json()
+
+
+def test_uploads_over_the_size_limit_are_refused_by_the_server(bot, server_url):
+    import httpx
+
+    limit = bot.settings.max_upload_bytes
+    url = f"{server_url.rstrip('/')}/gradio_api/upload"
+    small = httpx.post(url, files={"files": ("small.txt", ARTICLE_TEXT.encode(), "text/plain")}, timeout=30)
+    assert small.status_code == 200 and len(small.json()) == 1
+    big = httpx.post(url, files={"files": ("big.txt", b"a" * (limit + 1), "text/plain")}, timeout=30)
+    assert big.status_code == 413 and "maximum allowed size" in big.text
+    assert not Path(small.json()[0]).with_name("big.txt").exists()
 
 
 def test_api_lists_only_ask_and_reports_user_errors_in_one_line(server_url):
