@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from rag.config import BACKENDS, Settings
-from rag.errors import RagError
+from rag.errors import QuestionError, RagError
 
 _dir = click.Path(file_okay=False, path_type=Path)
 
@@ -93,6 +93,8 @@ def ask_cmd(question: str, as_json: bool, index_dir: Path | None, articles_dir: 
     from rag.bot import ChatBot
 
     settings = _settings(index_dir=index_dir, articles_dir=articles_dir, backend=backend)
+    if not question.strip():  # before loading (or building) an index for nothing
+        raise QuestionError("The question is empty.", "Type a question about the articles.")
     bot = ChatBot.from_settings(settings, build_if_missing=index_dir is None)
     answer = bot.ask(question)
     if answer.notice:

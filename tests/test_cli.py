@@ -83,7 +83,7 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     assert_one_line_error(rag("ask", "--index", str(tmp_path / "none"), "Who?"), "No index", "rag index")
     assert_one_line_error(rag("index", "--articles", str(tmp_path / "none"), "--index", str(tmp_path / "i")),
                           "does not exist")
-    assert_one_line_error(rag("ask", "   "), "empty")
+    assert_one_line_error(rag("ask", "   ", env={"RAG_INDEX_DIR": str(tmp_path / "none")}), "empty")
     assert_one_line_error(rag("ask", "x", env={"RAG_TOP_K": "many"}), "RAG_TOP_K")
     assert_one_line_error(rag("ask", "x", env={"RAG_LOG_LEVEL": "LOUD"}), "RAG_LOG_LEVEL='LOUD'", "DEBUG")
     (tmp_path / "file").write_text("not a directory")
