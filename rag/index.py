@@ -4,18 +4,25 @@ Layout of an index directory::
 
     manifest.json            schema, embedding engine/model/dim, per-article hashes,
                              the data generation in use and each data file's size + SHA-256
-    gen-<stamp>/vectors.faiss   faiss.write_index of an IndexFlatIP (row i = chunk i)
+    gen-<stamp>/vectors.faiss   faiss.write_index of the chunk vectors (row i = chunk i): an exact
+                                IndexFlatIP up to ``exact_limit`` chunks, an approximate
+                                IndexHNSWFlat (inner product) beyond it
     gen-<stamp>/chunks.json     the chunks, in row order
     gen-<stamp>/articles.json   the cleaned articles (body, title, dates)
     gen-<stamp>/sentences.json  every sentence as [article id, start, end] into its body
     gen-<stamp>/sentences.faiss their vectors (row i = sentence i), for answer selection
+    gen-<stamp>/bm25.npz        the chunks' BM25 matrix (``rag.bm25``), so no start re-tokenises
+                                the corpus (optional: an index without it builds it on load)
 
 The embedding cache (``CachedEmbeddings``) lives outside the index, in the settings'
 cache directory, so an index directory holds only what ``load_index`` verifies.
 Nothing is pickled. A build writes a fresh ``gen-*`` directory and then replaces
 ``manifest.json`` atomically, so an interrupted build leaves the previous index in use.
 Loading verifies every file against the manifest and raises a one-line project error
-naming the fix. Covers: building, updating only changed articles, loading, searching.
+naming the fix; the vector files are memory-mapped, not copied. ``write_index`` writes an
+index from vectors computed elsewhere (the benchmark's corpora at scale use it). Covers:
+building, updating only changed articles, loading, searching (exact or approximate, with
+or without a set of allowed rows).
 Does not cover: ranking beyond the raw vector search (``rag.retrieval``).
 """
 
@@ -28,9 +35,10 @@ import json
 import logging
 import os
 import shutil
+import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,11 +46,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.bm25 import BM25, BM25_FILE, bm25_text
 from rag.chunking import Chunk, chunk_article
 from rag.embeddings import CachedEmbeddings, EngineEmbeddings
 from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.ingest import Article, article_files, article_id, load_article, read_text
-from rag.text import sentence_spans
+from rag.text import lexical_tokens, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,12 @@ SCHEMA_VERSION = 1
 PIPELINE_VERSION = "ingest-1/chunk-1/sent-1"  # bump when cleaning or chunking changes output
 MANIFEST = "manifest.json"
 DATA_FILES = ("vectors.faiss", "chunks.json", "articles.json", "sentences.json", "sentences.faiss")
+OPTIONAL_FILES = (BM25_FILE,)  # verified when the manifest lists them
+DEFAULT_EXACT_LIMIT = 50_000  # chunks; above this the chunk vectors go into an approximate (HNSW) index
+HNSW_M = 32  # graph degree
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128  # candidates kept while searching: recall@10 >= 0.98 on the benchmark's corpora
+FILTER_EXACT_MAX = 200_000  # a search among at most this many allowed rows is exact, even on an HNSW index
 
 Progress = Callable[[int, int, str], None]
 
@@ -71,7 +86,14 @@ class Index:
     chunks: list[Chunk]
     vectors: faiss.Index
     sentences: list[tuple[str, int, int]]  # (article id, start, end) into the article body
-    sentence_vectors: np.ndarray  # (len(sentences), dim), normalised
+    sentence_vectors: np.ndarray  # (len(sentences), dim), normalised; read-only, memory-mapped
+    bm25: BM25 | None = None  # the chunks' BM25 matrix, when the index holds one
+    keep: tuple = ()  # faiss objects whose memory ``sentence_vectors`` views
+
+    @property
+    def approximate(self) -> bool:
+        """True when the chunk vectors are in an approximate (HNSW) index."""
+        return isinstance(self.vectors, faiss.IndexHNSW)
 
     @property
     def engine(self) -> str:
@@ -91,9 +113,11 @@ class Index:
         joined = "".join(self.manifest["files"][name]["sha256"] for name in DATA_FILES)
         return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
-    def search(self, query: np.ndarray, k: int, rows: list[int] | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, rows: Sequence[int] | np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
         """Top ``k`` ``(row, inner product)`` for one query vector, optionally among ``rows``."""
-        if self.vectors.ntotal == 0 or k <= 0 or rows == []:
+        if self.vectors.ntotal == 0 or k <= 0 or (rows is not None and len(rows) == 0):
             return []
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if q.shape[1] != self.vectors.d:
@@ -101,11 +125,31 @@ class Index:
                 f"Query vectors have {q.shape[1]} dimensions but the index has {self.vectors.d}.",
                 _fix(self.directory),
             )
-        params = None
+        index, params = self.vectors, None
         if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+            rows = np.asarray(rows, dtype=np.int64)
             k = min(k, len(rows))
-        scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+            if not self.approximate:
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            else:
+                # a bitmap: O(1) membership for selections of any size
+                mask = np.zeros(self.vectors.ntotal, dtype=bool)
+                mask[rows] = True
+                bitmap = np.packbits(mask, bitorder="little")
+                sel = faiss.IDSelectorBitmap(self.vectors.ntotal, faiss.swig_ptr(bitmap))
+                if len(rows) <= FILTER_EXACT_MAX:
+                    # few rows: exact search over them (the graph would mostly walk past them)
+                    index, params = self.vectors.storage, faiss.SearchParameters(sel=sel)
+                else:
+                    share = len(rows) / self.vectors.ntotal
+                    ef = min(4096, int(self.vectors.hnsw.efSearch / share))
+                    params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(ef, k))
+                scores, ids = index.search(q, min(k, self.vectors.ntotal), params=params)
+                del bitmap  # the selector pointed into it until here
+                return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        elif self.approximate and k > self.vectors.hnsw.efSearch:
+            params = faiss.SearchParametersHNSW(efSearch=k)
+        scores, ids = index.search(q, min(k, self.vectors.ntotal), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def check_embeddings(self, embeddings: EngineEmbeddings) -> None:
@@ -149,7 +193,7 @@ def load_index(directory: Path) -> Index:
     directory = Path(directory)
     manifest = read_manifest(directory)
     data = directory / manifest["generation"]
-    for name in DATA_FILES:
+    for name in (*DATA_FILES, *(n for n in OPTIONAL_FILES if n in manifest["files"])):
         path = data / name
         expected = manifest["files"].get(name)
         if expected is None or not path.exists():
@@ -161,14 +205,24 @@ def load_index(directory: Path) -> Index:
                 _fix(directory),
             )
     try:
-        vectors = faiss.read_index(str(data / "vectors.faiss"))
-        chunks = [Chunk.from_dict(d) for d in json.loads((data / "chunks.json").read_text(encoding="utf-8"))]
+        vectors = faiss.read_index(str(data / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
         articles = {
             d["id"]: Article.from_dict(d) for d in json.loads((data / "articles.json").read_text(encoding="utf-8"))
         }
-        sentences = [(a, int(s), int(e)) for a, s, e in json.loads((data / "sentences.json").read_text("utf-8"))]
-        sentence_index = faiss.read_index(str(data / "sentences.faiss"))
-    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        shared = {aid: aid for aid in articles}  # one string per article id, title and date
+        shared.update((a.title, a.title) for a in articles.values())
+        shared.update((a.date, a.date) for a in articles.values() if a.date)
+        chunks = []
+        for d in json.loads((data / "chunks.json").read_text(encoding="utf-8")):
+            for key in ("article_id", "title", "date"):
+                d[key] = shared.get(d[key], d[key])
+            chunks.append(Chunk.from_dict(d))
+        sentences = [
+            (shared.get(a, a), int(s), int(e)) for a, s, e in json.loads((data / "sentences.json").read_text("utf-8"))
+        ]
+        sentence_index = faiss.read_index(str(data / "sentences.faiss"), faiss.IO_FLAG_MMAP_IFC)
+        bm25 = BM25.load(data / BM25_FILE) if BM25_FILE in manifest["files"] else None
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as err:
         raise IndexCorruptError(f"The index at {directory} cannot be read ({err}).", _fix(directory)) from err
     dim = int(manifest["embedding"]["dim"])
     if (
@@ -182,8 +236,21 @@ def load_index(directory: Path) -> Index:
             f"{sentence_index.ntotal} for {len(sentences)} sentences, {dim} dimensions expected).",
             _fix(directory),
         )
-    sentence_vectors = _all_vectors(sentence_index)
-    return Index(directory, manifest, articles, chunks, vectors, sentences, sentence_vectors)
+    if bm25 is not None and bm25.n != len(chunks):
+        raise IndexCorruptError(f"The index at {directory} has a BM25 matrix for {bm25.n} chunks, not {len(chunks)}.",
+                                _fix(directory))
+    sentence_vectors = _flat_view(sentence_index)
+    return Index(directory, manifest, articles, chunks, vectors, sentences, sentence_vectors, bm25, (sentence_index,))
+
+
+def _flat_view(index: faiss.Index) -> np.ndarray:
+    """The vectors of a flat index as a read-only array over its (memory-mapped) storage, no copy."""
+    if not index.ntotal:
+        return np.zeros((0, index.d), dtype=np.float32)
+    flat = faiss.downcast_index(index)
+    view = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    view.flags.writeable = False
+    return view
 
 
 def _all_vectors(index: faiss.Index) -> np.ndarray:
@@ -233,8 +300,15 @@ def _build_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+def _write_json(path: Path, items: Iterable[object]) -> None:
+    """A JSON array, written item by item (the same bytes as dumping the whole list, in less memory)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        for i, item in enumerate(items):
+            if i:
+                fh.write(",")
+            fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+        fh.write("]")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -252,8 +326,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 @dataclass
-class _Entry:
-    """One article's share of the index."""
+class IndexEntry:
+    """One article's share of the index: its chunks and sentences with their vectors."""
 
     article: Article
     chunks: list[Chunk]
@@ -262,7 +336,8 @@ class _Entry:
     sentence_vectors: np.ndarray
 
 
-def _entries_of(index: Index) -> dict[str, _Entry]:
+
+def _entries_of(index: Index) -> dict[str, IndexEntry]:
     """Split a loaded index back into per-article entries (to keep unchanged ones)."""
     chunk_vectors = _all_vectors(index.vectors)
     chunk_rows: dict[str, list[int]] = {}
@@ -272,7 +347,7 @@ def _entries_of(index: Index) -> dict[str, _Entry]:
     for row, (aid, _, _) in enumerate(index.sentences):
         sent_rows.setdefault(aid, []).append(row)
     return {
-        aid: _Entry(
+        aid: IndexEntry(
             article,
             [index.chunks[r] for r in chunk_rows.get(aid, [])],
             chunk_vectors[chunk_rows.get(aid, [])],
@@ -283,6 +358,17 @@ def _entries_of(index: Index) -> dict[str, _Entry]:
     }
 
 
+@dataclass
+class _Pending:
+    """An article chunked and waiting for its vectors (texts are embedded many articles at a time)."""
+
+    slot: int
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[tuple[int, int]]
+    texts: list[str]
+
+
 class IndexBuilder:
     """Turns an articles directory into an index directory, touching only what changed.
 
@@ -290,19 +376,31 @@ class IndexBuilder:
     chunks and vectors; new or changed ones are cleaned, chunked and embedded (through
     the cache); deleted ones are dropped. A file that has become unreadable keeps its
     previously indexed version and yields a warning. An index made with another engine or
-    model, or a damaged one, is rebuilt from scratch rather than mixed.
+    model, or a damaged one, is rebuilt from scratch rather than mixed. Texts go to the
+    engine ``batch_texts`` at a time across articles (fewer calls, and sentence-transformers
+    sorts each call's texts by length, so batches pad little).
     """
 
-    def __init__(self, embeddings: EngineEmbeddings, chunk_chars: int = 600, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        embeddings: EngineEmbeddings,
+        chunk_chars: int = 600,
+        cache_dir: Path | None = None,
+        *,
+        exact_limit: int = DEFAULT_EXACT_LIMIT,
+        batch_texts: int = 256,
+    ) -> None:
         self.embeddings = embeddings
         self.chunk_chars = chunk_chars
         self.cache_dir = cache_dir
+        self.exact_limit = exact_limit
+        self.batch_texts = batch_texts
 
     @property
     def pipeline(self) -> str:
         return f"{PIPELINE_VERSION}/chars-{self.chunk_chars}"
 
-    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, list[_Entry], bool]:
+    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, list[IndexEntry], bool]:
         """The existing index, its entries (same engine only) and whether they may be reused as they are."""
         try:
             old = load_index(directory)
@@ -334,35 +432,62 @@ class IndexBuilder:
             for entry in old_entries:  # vectors of unchanged texts are never computed twice
                 cache.seed(self._texts(entry), np.vstack([entry.chunk_vectors, entry.sentence_vectors]))
             reusable = {e.article.id: e for e in old_entries} if same_pipeline else {}
-            entries: list[_Entry] = []
+            slots: list[IndexEntry | None] = []
+            pending: list[_Pending] = []
             for done, path in enumerate(files):
                 if progress:
                     progress(done, len(files), article_id(path))
-                entry = self._one(path, reusable, old_hashes, cache, report)
-                if entry:
-                    entries.append(entry)
+                entry = self._one(path, reusable, old_hashes, report)
+                if isinstance(entry, _Pending):
+                    entry.slot = len(slots)
+                    pending.append(entry)
+                    entry = None
+                    if sum(len(p.texts) for p in pending) >= self.batch_texts:
+                        self._embed(pending, slots, cache)
+                elif entry is None:
+                    continue
+                slots.append(entry)
+            self._embed(pending, slots, cache)
             if progress:
                 progress(len(files), len(files), "")
+            entries = [e for e in slots if e is not None]
             report.removed = sorted(set(old_hashes) - {e.article.id for e in entries})
             report.articles = len(entries)
             report.chunks = sum(len(e.chunks) for e in entries)
             report.embedded = cache.embedded
             if old is None or report.added or report.changed or report.removed or not reusable:
-                self._write(index_dir, entries, old, report)
+                write_index(
+                    index_dir, entries, engine=self.embeddings.engine, model=self.embeddings.model,
+                    dim=self.embeddings.dim, pipeline=self.pipeline, old_manifest=old.manifest if old else None,
+                    exact_limit=self.exact_limit,
+                )
+                report.written = True
             cache.save()
         report.seconds = time.perf_counter() - started
         return report
 
     @staticmethod
-    def _texts(entry: _Entry) -> list[str]:
+    def _texts(entry: IndexEntry) -> list[str]:
         body = entry.article.body
         return [c.embed_text() for c in entry.chunks] + [body[s:e] for s, e in entry.sentences]
 
+    @staticmethod
+    def _embed(pending: list[_Pending], slots: list[IndexEntry | None], cache: CachedEmbeddings) -> None:
+        """Embed the texts of the pending articles in one call and fill in their entries."""
+        if not pending:
+            return
+        vectors = cache.embed_passages([t for p in pending for t in p.texts])
+        at = 0
+        for p in pending:
+            v = vectors[at : at + len(p.texts)]
+            at += len(p.texts)
+            slots[p.slot] = IndexEntry(p.article, p.chunks, v[: len(p.chunks)], p.sentences, v[len(p.chunks) :])
+        pending.clear()
+
     def _one(
-        self, path: Path, reusable: dict[str, _Entry], old_hashes: dict[str, str], cache: CachedEmbeddings,
-        report: BuildReport,
-    ) -> _Entry | None:
-        """Index one file, reusing its previous entry when the file is unchanged."""
+        self, path: Path, reusable: dict[str, IndexEntry], old_hashes: dict[str, str], report: BuildReport,
+    ) -> IndexEntry | _Pending | None:
+        """Index one file: its previous entry when the file is unchanged, else its chunks awaiting vectors."""
         aid = article_id(path)
         try:
             _, digest = read_text(path)
@@ -380,71 +505,134 @@ class IndexBuilder:
             report.warnings.append(f"skipped {err}")
             log.warning("skipped %s", err)
             return None
-        chunks = chunk_article(article, self.chunk_chars)
         sentences = sentence_spans(article.body)
-        vectors = cache.embed_passages(
-            [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
-        )
+        chunks = chunk_article(article, self.chunk_chars, spans=sentences)
+        texts = [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
         (report.changed if aid in old_hashes else report.added).append(aid)
-        return _Entry(article, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
+        return _Pending(-1, article, chunks, sentences, texts)
 
-    def _write(self, index_dir: Path, entries: list[_Entry], old: Index | None, report: BuildReport) -> None:
-        dim = self.embeddings.dim
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        generation = f"gen-{stamp}"
-        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
-        try:
-            for name, matrices in (
-                ("vectors.faiss", [e.chunk_vectors for e in entries]),
-                ("sentences.faiss", [e.sentence_vectors for e in entries]),
-            ):
-                flat = faiss.IndexFlatIP(dim)
-                rows = [m for m in matrices if len(m)]
-                if rows:
-                    flat.add(np.ascontiguousarray(np.vstack(rows), dtype=np.float32))
-                faiss.write_index(flat, str(tmp / name))
-            _write_json(tmp / "chunks.json", [c.to_dict() for e in entries for c in e.chunks])
-            _write_json(tmp / "articles.json", [e.article.to_dict() for e in entries])
-            _write_json(tmp / "sentences.json", [[e.article.id, s, t] for e in entries for s, t in e.sentences])
-            files = {}
-            for name in DATA_FILES:
-                path = tmp / name
-                with path.open("rb") as fh:
-                    os.fsync(fh.fileno())
-                files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
-            tmp.chmod(0o755)
-            os.replace(tmp, index_dir / generation)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "created": old.manifest.get("created", now) if old else now,
-            "updated": now,
-            "embedding": {"engine": self.embeddings.engine, "model": self.embeddings.model, "dim": dim},
-            "pipeline": self.pipeline,
-            "generation": generation,
-            "files": files,
-            "articles": {
-                e.article.id: {
-                    "sha256": e.article.sha256,
-                    "title": e.article.title,
-                    "date": e.article.date,
-                    "chunks": len(e.chunks),
-                }
-                for e in entries
-            },
-            "counts": {
-                "articles": len(entries),
-                "chunks": sum(len(e.chunks) for e in entries),
-                "sentences": sum(len(e.sentences) for e in entries),
-            },
-        }
-        _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
-        report.written = True
-        for stale in index_dir.glob("gen-*"):
-            if stale.name != generation:
-                shutil.rmtree(stale, ignore_errors=True)
-        for stale in index_dir.glob(".tmp-gen-*"):
+
+# ---------------------------------------------------------------- writing
+
+
+def _flat_header(dim: int, ntotal: int) -> bytes:
+    """The bytes ``faiss.write_index`` puts before the vectors of an ``IndexFlatIP``."""
+    return b"IxFI" + struct.pack("<iqqq?iQ", dim, ntotal, 1 << 20, 1 << 20, True, faiss.METRIC_INNER_PRODUCT,
+                                 ntotal * dim)
+
+
+def _write_flat(path: Path, dim: int, matrices: Iterable[np.ndarray], ntotal: int) -> None:
+    """Write an ``IndexFlatIP`` file block by block (byte for byte what faiss writes, without
+    holding all the vectors twice in memory)."""
+    written = 0
+    with path.open("wb") as fh:
+        fh.write(_flat_header(dim, ntotal))
+        for m in matrices:
+            if len(m):
+                block = np.ascontiguousarray(m, dtype=np.float32)
+                if block.shape[1] != dim:
+                    raise ValueError(f"vectors of {block.shape[1]} dimensions for a {dim}-dimension index")
+                fh.write(block.tobytes())
+                written += len(block)
+    if written != ntotal:
+        raise ValueError(f"wrote {written} vectors, expected {ntotal}")
+
+
+def _write_chunk_vectors(path: Path, dim: int, matrices: list[np.ndarray], exact_limit: int) -> dict:
+    """The chunk vectors: exact (flat) up to ``exact_limit`` rows, else an HNSW graph; returns its description."""
+    ntotal = sum(len(m) for m in matrices)
+    if ntotal <= exact_limit:
+        _write_flat(path, dim, matrices, ntotal)
+        return {"type": "flat", "metric": "inner_product"}
+    hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+    block: list[np.ndarray] = []
+    size = 0
+    for m in matrices:  # add in blocks: faiss builds the graph in parallel within a block
+        if len(m):
+            block.append(m)
+            size += len(m)
+        if size >= 65536:
+            hnsw.add(np.ascontiguousarray(np.vstack(block), dtype=np.float32))
+            block, size = [], 0
+    if block:
+        hnsw.add(np.ascontiguousarray(np.vstack(block), dtype=np.float32))
+    faiss.write_index(hnsw, str(path))
+    return {"type": "hnsw", "metric": "inner_product", "M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION,
+            "efSearch": HNSW_EF_SEARCH}
+
+
+def write_index(
+    index_dir: Path,
+    entries: list[IndexEntry],
+    *,
+    engine: str,
+    model: str,
+    dim: int,
+    pipeline: str,
+    old_manifest: dict | None = None,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+) -> str:
+    """Write ``entries`` as a new generation of the index at ``index_dir`` and switch to it.
+
+    The vectors may come from anywhere (``IndexBuilder`` embeds them; the benchmark derives
+    them), but must be ``engine``/``model`` vectors of ``dim`` dimensions, normalised.
+    Returns the generation's name. The caller holds the build lock, if it needs one.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    generation = f"gen-{stamp}"
+    tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
+    try:
+        vector_index = _write_chunk_vectors(tmp / "vectors.faiss", dim, [e.chunk_vectors for e in entries], exact_limit)
+        n_sentences = sum(len(e.sentence_vectors) for e in entries)
+        _write_flat(tmp / "sentences.faiss", dim, (e.sentence_vectors for e in entries), n_sentences)
+        _write_json(tmp / "chunks.json", (c.to_dict() for e in entries for c in e.chunks))
+        _write_json(tmp / "articles.json", (e.article.to_dict() for e in entries))
+        _write_json(tmp / "sentences.json", ([e.article.id, s, t] for e in entries for s, t in e.sentences))
+        BM25([lexical_tokens(bm25_text(c.title, c.text)) for e in entries for c in e.chunks]).save(tmp / BM25_FILE)
+        files = {}
+        for name in (*DATA_FILES, BM25_FILE):
+            path = tmp / name
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+            files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        tmp.chmod(0o755)
+        os.replace(tmp, index_dir / generation)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "created": old_manifest.get("created", now) if old_manifest else now,
+        "updated": now,
+        "embedding": {"engine": engine, "model": model, "dim": dim},
+        "pipeline": pipeline,
+        "generation": generation,
+        "vector_index": vector_index,
+        "files": files,
+        "articles": {
+            e.article.id: {
+                "sha256": e.article.sha256,
+                "title": e.article.title,
+                "date": e.article.date,
+                "chunks": len(e.chunks),
+            }
+            for e in entries
+        },
+        "counts": {
+            "articles": len(entries),
+            "chunks": sum(len(e.chunks) for e in entries),
+            "sentences": n_sentences,
+        },
+    }
+    _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+    for stale in index_dir.glob("gen-*"):
+        if stale.name != generation:
             shutil.rmtree(stale, ignore_errors=True)
+    for stale in index_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return generation

@@ -1,0 +1,230 @@
+"""BM25 as a sparse term-document matrix: fast at any corpus size, saved with the index.
+
+Covers: Okapi BM25 (Lucene's idf, ``k1``/``b`` length normalisation) over pre-tokenised
+documents, stored column by column (CSC: for each term, the documents holding it and
+their weights), so a query touches only the postings of its own terms; exact top-k
+with MaxScore pruning, so the longest postings (the commonest syllables) are skipped
+whenever they cannot change the top-k; and saving/loading as one ``.npz`` of plain
+arrays (no pickle). Does not cover: tokenising (``rag.text.lexical_tokens``) or fusing
+with the dense search (``rag.retrieval``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+BM25_FILE = "bm25.npz"
+_EPS = 1e-4  # float32 sums in another order differ by far less than this
+
+
+def bm25_text(title: str, text: str) -> str:
+    """What BM25 indexes for a chunk: its article's title and its text."""
+    return f"{title}\n{text}"
+
+
+class BM25:
+    """Okapi BM25 over pre-tokenised documents, as a sparse matrix.
+
+    ``scores(terms)`` gives every document's score (a dense array); ``top(terms, k,
+    allowed)`` gives the ``k`` best documents (score > 0, ties by document number) without
+    scoring every document when it need not.
+    """
+
+    def __init__(self, docs: Sequence[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75) -> None:
+        vocab: dict[str, int] = {}
+        cols, rows, tfs = array("i"), array("i"), array("i")
+        lengths = np.zeros(len(docs), dtype=np.float32)
+        for i, doc in enumerate(docs):
+            counts = Counter(doc)
+            lengths[i] = len(doc)
+            cols.extend([vocab.setdefault(t, len(vocab)) for t in counts])
+            tfs.extend(counts.values())
+            rows.extend([i] * len(counts))
+        col = np.frombuffer(cols, dtype=np.int32)
+        order = np.argsort(col, kind="stable")  # documents stay in order within a term
+        df = np.bincount(col, minlength=len(vocab))
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        self._setup(
+            list(vocab), indptr, np.frombuffer(rows, dtype=np.int32)[order], np.frombuffer(tfs, dtype=np.int32)[order],
+            lengths, k1, b,
+        )
+
+    def _setup(
+        self, terms: list[str], indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
+        k1: float, b: float,
+    ) -> None:
+        self.k1, self.b = k1, b
+        self.terms = terms
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.n = len(lengths)
+        self.lengths = np.asarray(lengths, dtype=np.float32)
+        self.avg = float(self.lengths.mean()) if self.n else 0.0
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.rows = np.ascontiguousarray(rows, dtype=np.int32)
+        self.tf = np.asarray(tf)
+        self.df = np.diff(self.indptr)
+        self.idf = np.log1p((self.n - self.df + 0.5) / (self.df + 0.5))
+        # per-posting weight, computed a block of terms at a time to bound memory
+        self.weights = np.empty(len(self.rows), dtype=np.float32)
+        norm = (k1 * (1 - b + b * self.lengths.astype(np.float64) / self.avg)) if self.n else np.zeros(0)
+        block = 1 << 22
+        start_col = 0
+        while start_col < len(terms):
+            end_col = int(np.searchsorted(self.indptr, self.indptr[start_col] + block, side="right")) - 1
+            end_col = max(end_col, start_col + 1)
+            s, e = self.indptr[start_col], self.indptr[min(end_col, len(terms))]
+            tf_block = self.tf[s:e].astype(np.float64)
+            idf = np.repeat(self.idf[start_col:end_col], self.df[start_col:end_col])
+            self.weights[s:e] = idf * tf_block * (k1 + 1) / (tf_block + norm[self.rows[s:e]])
+            start_col = end_col
+        # the largest weight of each term: an upper bound on what it adds to any score
+        self.upper = np.zeros(len(terms), dtype=np.float32)
+        nonempty = self.df > 0
+        if nonempty.any():
+            self.upper[nonempty] = np.maximum.reduceat(self.weights, self.indptr[:-1][nonempty])
+
+    # ---------------------------------------------------------------- persistence
+
+    def save(self, path: Path) -> None:
+        """Write the matrix to ``path`` (a ``.npz`` of plain arrays; no pickle)."""
+        tf = self.tf.astype(np.uint16) if len(self.tf) and int(self.tf.max()) < 1 << 16 else self.tf
+        fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(
+                    fh,
+                    terms=np.array(self.terms, dtype=str) if self.terms else np.zeros(0, dtype="<U1"),
+                    indptr=self.indptr,
+                    rows=self.rows,
+                    tf=tf,
+                    lengths=self.lengths,
+                    params=np.array([self.k1, self.b], dtype=np.float64),
+                )
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path: Path) -> BM25:
+        with np.load(path, allow_pickle=False) as data:
+            k1, b = (float(x) for x in data["params"])
+            self = cls.__new__(cls)
+            self._setup(
+                data["terms"].tolist(), data["indptr"], data["rows"], data["tf"], data["lengths"], k1, b
+            )
+        return self
+
+    # ---------------------------------------------------------------- scoring
+
+    def _ids(self, terms: Sequence[str]) -> list[int]:
+        """Known terms, each once (a repeated query term counts once)."""
+        return [self.vocab[t] for t in dict.fromkeys(terms) if t in self.vocab]
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """Every document's score for the query ``terms``."""
+        out = np.zeros(self.n, dtype=np.float32)
+        for t in self._ids(terms):
+            s, e = self.indptr[t], self.indptr[t + 1]
+            out[self.rows[s:e]] += self.weights[s:e]
+        return out
+
+    def score_rows(self, terms: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        """The scores of some documents only."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        for t in self._ids(terms):
+            out += self._lookup(t, rows)
+        return out
+
+    def _lookup(self, t: int, rows: np.ndarray) -> np.ndarray:
+        """Term ``t``'s weight in each of ``rows`` (0 where absent)."""
+        s, e = self.indptr[t], self.indptr[t + 1]
+        col = self.rows[s:e]
+        at = np.searchsorted(col, rows)
+        at_c = np.minimum(at, len(col) - 1)
+        found = (at < len(col)) & (col[at_c] == rows) if len(col) else np.zeros(len(rows), dtype=bool)
+        return np.where(found, self.weights[s + at_c] if len(col) else 0.0, 0.0).astype(np.float32)
+
+    def top(
+        self, terms: Sequence[str], k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best documents with a score > 0 (among ``allowed``, a boolean mask),
+        best first, ties by document number, and their scores; the same as sorting
+        ``scores(terms)``, but the commonest terms' postings are read only when needed."""
+        ids = self._ids(terms)
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if not ids or k <= 0:
+            return empty
+        ids.sort(key=lambda t: (int(self.df[t]), t))
+        pruned = self._top_pruned(ids, k, allowed)
+        if pruned is not None:
+            return pruned
+        scores = self.scores(terms)
+        keep = scores > 0
+        if allowed is not None:
+            keep &= allowed
+        return _best(np.flatnonzero(keep), scores, k)
+
+    def _top_pruned(
+        self, ids: list[int], k: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """MaxScore: score the documents of the rarer terms; a document holding only the
+        commoner ("optional") terms scores at most the sum of their upper bounds, so when
+        that is below the k-th best score found, the optional terms are only looked up for
+        the few candidates that could still change places. None: no shortcut here."""
+        df = self.df[ids]
+        if int(df.sum()) < 4 * self.n // 10 or self.n < 50_000:
+            return None  # cheap enough to score everything
+        # optional terms: the commonest ones, as long as their bounds add up to little
+        bound = np.cumsum(self.upper[ids][::-1])[::-1]  # bound[i]: sum of upper bounds of ids[i:]
+        budget = max(self.n // 5, 20_000)
+        split = len(ids)
+        for i in range(len(ids) - 1, 0, -1):
+            if int(df[:i].sum()) <= budget:
+                split = i
+                break
+        else:
+            return None
+        required, optional, rest = ids[:split], ids[split:], float(bound[split]) if split < len(ids) else 0.0
+        partial = np.zeros(self.n, dtype=np.float32)
+        for t in required:
+            s, e = self.indptr[t], self.indptr[t + 1]
+            partial[self.rows[s:e]] += self.weights[s:e]
+        keep = partial > 0
+        if allowed is not None:
+            keep &= allowed
+        cand = np.flatnonzero(keep)
+        if len(cand) < k:
+            return None
+        cand_partial = partial[cand]
+        floor = float(np.partition(cand_partial, len(cand) - k)[len(cand) - k])  # k-th best lower bound
+        alive = cand_partial + rest >= floor - _EPS * max(1.0, floor)
+        cand, exact = cand[alive], cand_partial[alive].copy()
+        for t in optional:
+            exact += self._lookup(t, cand)
+        rows, scores = _best(np.arange(len(cand)), exact, k)
+        rows = cand[rows]
+        # a document outside the candidates scores at most `rest`; it must rank below the k-th
+        if len(rows) < k or rest >= float(scores[-1]) - _EPS * max(1.0, float(scores[-1])):
+            return None
+        return rows, scores
+
+
+def _best(cand: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` of ``cand`` with the highest ``scores[cand]``, ties by ``cand``, best first."""
+    values = scores[cand]
+    if len(cand) > k:
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        keep = values >= kth  # every one tied with the k-th stays, the order decides
+        cand, values = cand[keep], values[keep]
+    order = np.lexsort((cand, -values))[:k]
+    return cand[order].astype(np.int64), values[order]
