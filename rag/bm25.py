@@ -15,7 +15,7 @@ import os
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,25 +37,55 @@ class BM25:
     scoring every document when it need not.
     """
 
-    def __init__(self, docs: Sequence[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75) -> None:
+    _BLOCK = 1 << 23  # postings gathered before they are sorted by term
+
+    def __init__(self, docs: Iterable[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75) -> None:
+        """Index ``docs`` (consumed once, a block of documents at a time: memory stays near
+        the size of the finished matrix however many documents there are)."""
         vocab: dict[str, int] = {}
+        lengths = array("f")
+        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # per block: cols, df, rows, tf
         cols, rows, tfs = array("i"), array("i"), array("i")
-        lengths = np.zeros(len(docs), dtype=np.float32)
+
+        def close_block() -> None:
+            col = np.frombuffer(cols, dtype=np.int32).copy()
+            order = np.argsort(col, kind="stable")  # documents stay in order within a term
+            blocks.append((col[order], np.frombuffer(rows, dtype=np.int32)[order],
+                           np.frombuffer(tfs, dtype=np.int32)[order].astype(np.uint32)))
+            del cols[:], rows[:], tfs[:]
+
         for i, doc in enumerate(docs):
             counts = Counter(doc)
-            lengths[i] = len(doc)
+            lengths.append(len(doc))
             cols.extend([vocab.setdefault(t, len(vocab)) for t in counts])
             tfs.extend(counts.values())
             rows.extend([i] * len(counts))
-        col = np.frombuffer(cols, dtype=np.int32)
-        order = np.argsort(col, kind="stable")  # documents stay in order within a term
-        df = np.bincount(col, minlength=len(vocab))
+            if len(cols) >= self._BLOCK:
+                close_block()
+        if len(cols) or not blocks:
+            close_block()
+        # merge the blocks term by term: a term's postings are its postings in each block, in block order
+        df = np.zeros(len(vocab), dtype=np.int64)
+        block_dfs = []
+        for col, _, _ in blocks:
+            block_df = np.bincount(col, minlength=len(vocab))
+            block_dfs.append(block_df)
+            df += block_df
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        self._setup(
-            list(vocab), indptr, np.frombuffer(rows, dtype=np.int32)[order], np.frombuffer(tfs, dtype=np.int32)[order],
-            lengths, k1, b,
-        )
+        all_rows = np.empty(int(indptr[-1]), dtype=np.int32)
+        all_tf = np.empty(int(indptr[-1]), dtype=np.uint32)
+        cursor = indptr[:-1].copy()
+        for (col, block_rows, block_tf), block_df in zip(blocks, block_dfs, strict=True):
+            start_in_block = np.zeros(len(vocab), dtype=np.int64)
+            np.cumsum(block_df[:-1], out=start_in_block[1:])
+            dest = cursor[col] + (np.arange(len(col), dtype=np.int64) - start_in_block[col])
+            all_rows[dest] = block_rows
+            all_tf[dest] = block_tf
+            cursor += block_df
+        blocks.clear()
+        small = all_tf.astype(np.uint16) if len(all_tf) and int(all_tf.max()) < 1 << 16 else all_tf
+        self._setup(list(vocab), indptr, all_rows, small, np.frombuffer(lengths, dtype=np.float32), k1, b)
 
     def _setup(
         self, terms: list[str], indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
@@ -95,7 +125,7 @@ class BM25:
 
     def save(self, path: Path) -> None:
         """Write the matrix to ``path`` (a ``.npz`` of plain arrays; no pickle)."""
-        tf = self.tf.astype(np.uint16) if len(self.tf) and int(self.tf.max()) < 1 << 16 else self.tf
+        tf = self.tf
         fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -206,14 +206,12 @@ def load_index(directory: Path) -> Index:
             )
     try:
         vectors = faiss.read_index(str(data / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
-        articles = {
-            d["id"]: Article.from_dict(d) for d in json.loads((data / "articles.json").read_text(encoding="utf-8"))
-        }
+        articles = {d["id"]: Article.from_dict(d) for d in _read_json(data / "articles.json")}
         shared = {aid: aid for aid in articles}  # one string per article id, title and date
         shared.update((a.title, a.title) for a in articles.values())
         shared.update((a.date, a.date) for a in articles.values() if a.date)
         chunks = []
-        for d in json.loads((data / "chunks.json").read_text(encoding="utf-8")):
+        for d in _read_json(data / "chunks.json"):
             for key in ("article_id", "title", "date"):
                 d[key] = shared.get(d[key], d[key])
             chunks.append(Chunk.from_dict(d))
@@ -301,14 +299,27 @@ def _build_lock(directory: Path) -> Iterator[None]:
 
 
 def _write_json(path: Path, items: Iterable[object]) -> None:
-    """A JSON array, written item by item (the same bytes as dumping the whole list, in less memory)."""
+    """A JSON array with one item per line, written item by item (so it is read item by item too)."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write("[")
         for i, item in enumerate(items):
-            if i:
-                fh.write(",")
+            fh.write(",\n" if i else "\n")
             fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
-        fh.write("]")
+        fh.write("\n]")
+
+
+def _read_json(path: Path) -> Iterator:
+    """The items of a JSON array written by ``_write_json``, one at a time (any other JSON array: at once)."""
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+        if first != "[\n":
+            yield from json.loads(first + fh.read())
+            return
+        for line in fh:
+            if line.startswith("]"):
+                return
+            yield json.loads(line.rstrip().rstrip(","))
+        raise ValueError(f"{path.name} ends before its closing bracket")
 
 
 def _atomic_write(path: Path, text: str) -> None:

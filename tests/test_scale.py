@@ -70,6 +70,10 @@ def test_sparse_bm25_scores_like_the_reference_and_saves(tmp_path: Path) -> None
     vocab = [f"w{i}" for i in range(40)]
     docs = [[rng.choice(vocab[: rng.randint(3, 40)]) for _ in range(rng.randint(0, 30))] for _ in range(200)]
     bm25 = BM25(docs)
+    with mock.patch.object(BM25, "_BLOCK", 50):  # built in many blocks: the same matrix
+        blocked = BM25(iter(docs))
+    for name in ("indptr", "rows", "tf", "weights", "lengths"):
+        assert np.array_equal(getattr(blocked, name), getattr(bm25, name)), name
     bm25.save(tmp_path / "bm25.npz")
     loaded = BM25.load(tmp_path / "bm25.npz")
     for _ in range(30):
