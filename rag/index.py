@@ -6,7 +6,7 @@ Layout of an index directory::
                              the data generation in use and each data file's size + SHA-256
     gen-<stamp>/vectors.faiss   faiss.write_index of the chunk vectors (row i = chunk i): an exact
                                 IndexFlatIP up to ``exact_limit`` chunks, an approximate
-                                IndexHNSWFlat (inner product) beyond it
+                                IndexIVFFlat (inner product, spherical k-means) beyond it
     gen-<stamp>/chunks.json     the chunks, in row order
     gen-<stamp>/articles.json   the cleaned articles (body, title, dates)
     gen-<stamp>/sentences.json  every sentence as [article id, start, end] into its body
@@ -60,11 +60,10 @@ PIPELINE_VERSION = "ingest-1/chunk-1/sent-1"  # bump when cleaning or chunking c
 MANIFEST = "manifest.json"
 DATA_FILES = ("vectors.faiss", "chunks.json", "articles.json", "sentences.json", "sentences.faiss")
 OPTIONAL_FILES = (BM25_FILE,)  # verified when the manifest lists them
-DEFAULT_EXACT_LIMIT = 50_000  # chunks; above this the chunk vectors go into an approximate (HNSW) index
-HNSW_M = 32  # graph degree
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128  # candidates kept while searching: recall@10 >= 0.98 on the benchmark's corpora
-FILTER_EXACT_MAX = 200_000  # a search among at most this many allowed rows is exact, even on an HNSW index
+DEFAULT_EXACT_LIMIT = 50_000  # chunks; above this the chunk vectors go into an approximate (IVF) index
+IVF_LISTS_PER_SQRT = 4  # nlist = 4 * sqrt(chunks): about 4,700 lists for 1.4M chunks
+IVF_PROBE_SHARE = 12  # nprobe = nlist / 12: recall@10 >= 0.98 on the benchmark's corpora (bench/README.md)
+IVF_TRAIN_PER_LIST = 32  # k-means trains on 32 vectors per list (at most; evenly spread over the rows)
 
 Progress = Callable[[int, int, str], None]
 
@@ -92,8 +91,8 @@ class Index:
 
     @property
     def approximate(self) -> bool:
-        """True when the chunk vectors are in an approximate (HNSW) index."""
-        return isinstance(self.vectors, faiss.IndexHNSW)
+        """True when the chunk vectors are in an approximate (IVF) index."""
+        return isinstance(self.vectors, faiss.IndexIVF)
 
     @property
     def engine(self) -> str:
@@ -125,31 +124,26 @@ class Index:
                 f"Query vectors have {q.shape[1]} dimensions but the index has {self.vectors.d}.",
                 _fix(self.directory),
             )
-        index, params = self.vectors, None
+        params = None
+        bitmap = None
         if rows is not None:
             rows = np.asarray(rows, dtype=np.int64)
             k = min(k, len(rows))
             if not self.approximate:
                 params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
             else:
-                # a bitmap: O(1) membership for selections of any size
+                # a bitmap (O(1) membership at any size), and as many more lists probed as the
+                # selection is smaller than the index: the same number of allowed rows is scanned
+                # (all lists - an exact search over the selection - when it is small)
                 mask = np.zeros(self.vectors.ntotal, dtype=bool)
                 mask[rows] = True
                 bitmap = np.packbits(mask, bitorder="little")
                 sel = faiss.IDSelectorBitmap(self.vectors.ntotal, faiss.swig_ptr(bitmap))
-                if len(rows) <= FILTER_EXACT_MAX:
-                    # few rows: exact search over them (the graph would mostly walk past them)
-                    index, params = self.vectors.storage, faiss.SearchParameters(sel=sel)
-                else:
-                    share = len(rows) / self.vectors.ntotal
-                    ef = min(4096, int(self.vectors.hnsw.efSearch / share))
-                    params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(ef, k))
-                scores, ids = index.search(q, min(k, self.vectors.ntotal), params=params)
-                del bitmap  # the selector pointed into it until here
-                return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        elif self.approximate and k > self.vectors.hnsw.efSearch:
-            params = faiss.SearchParametersHNSW(efSearch=k)
-        scores, ids = index.search(q, min(k, self.vectors.ntotal), params=params)
+                share = len(rows) / self.vectors.ntotal
+                nprobe = min(self.vectors.nlist, int(np.ceil(self.vectors.nprobe / share)))
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+        scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+        del bitmap  # the selector points into it until the search is done
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def check_embeddings(self, embeddings: EngineEmbeddings) -> None:
@@ -550,28 +544,52 @@ def _write_flat(path: Path, dim: int, matrices: Iterable[np.ndarray], ntotal: in
 
 
 def _write_chunk_vectors(path: Path, dim: int, matrices: list[np.ndarray], exact_limit: int) -> dict:
-    """The chunk vectors: exact (flat) up to ``exact_limit`` rows, else an HNSW graph; returns its description."""
+    """The chunk vectors: exact (flat) up to ``exact_limit`` rows, else an inverted-file index
+    (spherical k-means lists); returns its description for the manifest."""
     ntotal = sum(len(m) for m in matrices)
     if ntotal <= exact_limit:
         _write_flat(path, dim, matrices, ntotal)
         return {"type": "flat", "metric": "inner_product"}
-    hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+    nlist = max(16, int(IVF_LISTS_PER_SQRT * np.sqrt(ntotal)))
+    nprobe = max(1, -(-nlist // IVF_PROBE_SHARE))
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.cp.spherical = True
+    ivf.cp.niter = 20
+    ivf.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    step = max(1, ntotal // (nlist * IVF_TRAIN_PER_LIST))
+    ivf.train(_every(matrices, step))
+    for block in _blocks(matrices):
+        ivf.add(block)
+    ivf.make_direct_map()  # rows can be read back (an update keeps unchanged articles' vectors)
+    ivf.nprobe = nprobe
+    faiss.write_index(ivf, str(path))
+    return {"type": "ivf", "metric": "inner_product", "nlist": nlist, "nprobe": nprobe}
+
+
+def _blocks(matrices: Iterable[np.ndarray], size: int = 65536) -> Iterator[np.ndarray]:
+    """The rows of ``matrices`` in contiguous float32 blocks of about ``size`` rows."""
     block: list[np.ndarray] = []
-    size = 0
-    for m in matrices:  # add in blocks: faiss builds the graph in parallel within a block
+    rows = 0
+    for m in matrices:
         if len(m):
-            block.append(m)
-            size += len(m)
-        if size >= 65536:
-            hnsw.add(np.ascontiguousarray(np.vstack(block), dtype=np.float32))
-            block, size = [], 0
+            block.append(np.asarray(m, dtype=np.float32))
+            rows += len(block[-1])
+        if rows >= size:
+            yield np.ascontiguousarray(np.vstack(block), dtype=np.float32)
+            block, rows = [], 0
     if block:
-        hnsw.add(np.ascontiguousarray(np.vstack(block), dtype=np.float32))
-    faiss.write_index(hnsw, str(path))
-    return {"type": "hnsw", "metric": "inner_product", "M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION,
-            "efSearch": HNSW_EF_SEARCH}
+        yield np.ascontiguousarray(np.vstack(block), dtype=np.float32)
+
+
+def _every(matrices: Iterable[np.ndarray], step: int) -> np.ndarray:
+    """Every ``step``-th row of ``matrices`` (a training sample spread over the whole corpus)."""
+    picked, offset = [], 0
+    for block in _blocks(matrices):
+        first = (-offset) % step
+        picked.append(block[first::step])
+        offset += len(block)
+    return np.ascontiguousarray(np.vstack(picked), dtype=np.float32)
 
 
 def write_index(
@@ -603,7 +621,7 @@ def write_index(
         _write_json(tmp / "chunks.json", (c.to_dict() for e in entries for c in e.chunks))
         _write_json(tmp / "articles.json", (e.article.to_dict() for e in entries))
         _write_json(tmp / "sentences.json", ([e.article.id, s, t] for e in entries for s, t in e.sentences))
-        BM25([lexical_tokens(bm25_text(c.title, c.text)) for e in entries for c in e.chunks]).save(tmp / BM25_FILE)
+        BM25(lexical_tokens(bm25_text(c.title, c.text)) for e in entries for c in e.chunks).save(tmp / BM25_FILE)
         files = {}
         for name in (*DATA_FILES, BM25_FILE):
             path = tmp / name

@@ -150,7 +150,7 @@ class HybridRetriever(BaseRetriever):
             if self.index.bm25 is not None and self.tokenizer is lexical_tokens:
                 self.bm25 = self.index.bm25  # saved with the index: nothing to tokenise
             else:
-                self.bm25 = BM25([self.tokenizer(bm25_text(c.title, c.text)) for c in self.index.chunks])
+                self.bm25 = BM25(self.tokenizer(bm25_text(c.title, c.text)) for c in self.index.chunks)
         if self.dates is None:
             self.dates = ChunkDates(self.index.chunks)
 

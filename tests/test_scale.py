@@ -163,21 +163,30 @@ def test_flat_writer_writes_what_faiss_writes(tmp_path: Path) -> None:
 
 def test_index_type_follows_the_size_and_filters_work_on_both(corpus_copy: Path, tmp_path: Path) -> None:
     emb = HashEmbeddings()
-    IndexBuilder(emb, exact_limit=10).run(corpus_copy, tmp_path / "hnsw")
+    IndexBuilder(emb, exact_limit=10).run(corpus_copy, tmp_path / "ivf")
     IndexBuilder(emb).run(corpus_copy, tmp_path / "flat")
-    hnsw, flat = load_index(tmp_path / "hnsw"), load_index(tmp_path / "flat")
-    assert hnsw.approximate and not flat.approximate
-    assert hnsw.manifest["vector_index"]["type"] == "hnsw" and flat.manifest["vector_index"]["type"] == "flat"
-    assert json.loads((tmp_path / "hnsw" / "manifest.json").read_text())["files"]["bm25.npz"]["sha256"]
-    assert hnsw.bm25 is not None and hnsw.bm25.n == len(hnsw.chunks)
+    ivf, flat = load_index(tmp_path / "ivf"), load_index(tmp_path / "flat")
+    assert ivf.approximate and not flat.approximate
+    assert ivf.manifest["vector_index"]["type"] == "ivf" and flat.manifest["vector_index"]["type"] == "flat"
+    assert json.loads((tmp_path / "ivf" / "manifest.json").read_text())["files"]["bm25.npz"]["sha256"]
+    assert ivf.bm25 is not None and ivf.bm25.n == len(ivf.chunks)
     q = emb.embed_queries(["Phan Văn Giang ký nghị định thư"])[0]
-    assert [r for r, _ in hnsw.search(q, 10)] == [r for r, _ in flat.search(q, 10)]  # a tiny graph is exact
-    rows = [3, 7, 11, 40, 41]
+    nprobe, ivf.vectors.nprobe = ivf.vectors.nprobe, ivf.vectors.nlist  # all lists probed: exact
+    assert [r for r, _ in ivf.search(q, 10)] == [r for r, _ in flat.search(q, 10)]
+    ivf.vectors.nprobe = nprobe
+    assert ivf.manifest["vector_index"]["nprobe"] == nprobe < ivf.vectors.nlist
+    rows = [3, 7, 11, 40, 41]  # a small selection: every list is probed, the search is exact
     expected = flat.search(q, 3, rows=rows)
-    got = hnsw.search(q, 3, rows=rows)
+    got = ivf.search(q, 3, rows=rows)
     assert [r for r, _ in got] == [r for r, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected])
     assert {r for r, _ in expected} <= set(rows)
-    with mock.patch("rag.index.FILTER_EXACT_MAX", 2):  # a large selection goes through the graph
-        assert {r for r, _ in hnsw.search(q, 3, rows=rows)} <= set(rows)
-    assert not hnsw.sentence_vectors.flags.writeable  # memory-mapped, read-only
+    assert {r for r, _ in ivf.search(q, 3, rows=list(range(0, 60)))} <= set(range(60))
+    assert not ivf.sentence_vectors.flags.writeable  # memory-mapped, read-only
+    # an update reads the unchanged articles' vectors back from the inverted lists
+    changed = sorted(corpus_copy.glob("*.txt"))[2]  # kept whole by cleaning
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nMột câu mới được thêm vào cuối bài.\n", encoding="utf-8")
+    again = HashEmbeddings()
+    report = IndexBuilder(again, exact_limit=10).run(corpus_copy, tmp_path / "ivf")
+    assert report.changed == [changed.stem] and 0 < again.embedded < 30
+    assert load_index(tmp_path / "ivf").approximate
