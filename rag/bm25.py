@@ -42,50 +42,8 @@ class BM25:
     def __init__(self, docs: Iterable[Sequence[str]] = (), k1: float = 1.2, b: float = 0.75) -> None:
         """Index ``docs`` (consumed once, a block of documents at a time: memory stays near
         the size of the finished matrix however many documents there are)."""
-        vocab: dict[str, int] = {}
-        lengths = array("f")
-        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # per block: cols, df, rows, tf
-        cols, rows, tfs = array("i"), array("i"), array("i")
-
-        def close_block() -> None:
-            col = np.frombuffer(cols, dtype=np.int32).copy()
-            order = np.argsort(col, kind="stable")  # documents stay in order within a term
-            blocks.append((col[order], np.frombuffer(rows, dtype=np.int32)[order],
-                           np.frombuffer(tfs, dtype=np.int32)[order].astype(np.uint32)))
-            del cols[:], rows[:], tfs[:]
-
-        for i, doc in enumerate(docs):
-            counts = Counter(doc)
-            lengths.append(len(doc))
-            cols.extend([vocab.setdefault(t, len(vocab)) for t in counts])
-            tfs.extend(counts.values())
-            rows.extend([i] * len(counts))
-            if len(cols) >= self._BLOCK:
-                close_block()
-        if len(cols) or not blocks:
-            close_block()
-        # merge the blocks term by term: a term's postings are its postings in each block, in block order
-        df = np.zeros(len(vocab), dtype=np.int64)
-        block_dfs = []
-        for col, _, _ in blocks:
-            block_df = np.bincount(col, minlength=len(vocab))
-            block_dfs.append(block_df)
-            df += block_df
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        all_rows = np.empty(int(indptr[-1]), dtype=np.int32)
-        all_tf = np.empty(int(indptr[-1]), dtype=np.uint32)
-        cursor = indptr[:-1].copy()
-        for (col, block_rows, block_tf), block_df in zip(blocks, block_dfs, strict=True):
-            start_in_block = np.zeros(len(vocab), dtype=np.int64)
-            np.cumsum(block_df[:-1], out=start_in_block[1:])
-            dest = cursor[col] + (np.arange(len(col), dtype=np.int64) - start_in_block[col])
-            all_rows[dest] = block_rows
-            all_tf[dest] = block_tf
-            cursor += block_df
-        blocks.clear()
-        small = all_tf.astype(np.uint16) if len(all_tf) and int(all_tf.max()) < 1 << 16 else all_tf
-        self._setup(list(vocab), indptr, all_rows, small, np.frombuffer(lengths, dtype=np.float32), k1, b)
+        terms, indptr, rows, tf, lengths = build_postings(docs, self._BLOCK)
+        self._setup(terms, indptr, rows, tf, lengths, k1, b)
 
     def _setup(
         self, terms: list[str], indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
@@ -247,6 +205,65 @@ class BM25:
         if len(rows) < k or rest >= float(scores[-1]) - _EPS * max(1.0, float(scores[-1])):
             return None
         return rows, scores
+
+
+def build_postings(
+    docs: Iterable[Sequence[str] | set[str]], block: int = 1 << 23
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Term -> documents postings of ``docs`` (CSC): ``(terms, indptr, rows, tf, lengths)``, where
+    term ``t``'s documents are ``rows[indptr[t]:indptr[t+1]]`` (ascending) with counts ``tf``;
+    ``lengths`` are the documents' token counts (a document given as a set counts each of
+    its terms once). Built ``block`` postings at a time: memory
+    stays near the size of the result however many documents there are."""
+    vocab: dict[str, int] = {}
+    lengths = array("f")
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per block: cols, rows, tf (sorted by col)
+    cols, rows, tfs = array("i"), array("i"), array("i")
+
+    def close_block() -> None:
+        col = np.frombuffer(cols, dtype=np.int32).copy()
+        order = np.argsort(col, kind="stable")  # documents stay in order within a term
+        blocks.append((col[order], np.frombuffer(rows, dtype=np.int32)[order],
+                       np.frombuffer(tfs, dtype=np.int32)[order].astype(np.uint32)))
+        del cols[:], rows[:], tfs[:]
+
+    for i, doc in enumerate(docs):
+        lengths.append(len(doc))
+        if isinstance(doc, set):  # each term once: no counting
+            cols.extend([vocab.setdefault(t, len(vocab)) for t in doc])
+            tfs.extend([1] * len(doc))
+            rows.extend([i] * len(doc))
+        else:
+            counts = Counter(doc)
+            cols.extend([vocab.setdefault(t, len(vocab)) for t in counts])
+            tfs.extend(counts.values())
+            rows.extend([i] * len(counts))
+        if len(cols) >= block:
+            close_block()
+    if len(cols) or not blocks:
+        close_block()
+    # merge the blocks term by term: a term's postings are its postings in each block, in block order
+    df = np.zeros(len(vocab), dtype=np.int64)
+    block_dfs = []
+    for col, _, _ in blocks:
+        block_df = np.bincount(col, minlength=len(vocab))
+        block_dfs.append(block_df)
+        df += block_df
+    indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    all_rows = np.empty(int(indptr[-1]), dtype=np.int32)
+    all_tf = np.empty(int(indptr[-1]), dtype=np.uint32)
+    cursor = indptr[:-1].copy()
+    for (col, block_rows, block_tf), block_df in zip(blocks, block_dfs, strict=True):
+        start_in_block = np.zeros(len(vocab), dtype=np.int64)
+        np.cumsum(block_df[:-1], out=start_in_block[1:])
+        dest = cursor[col] + (np.arange(len(col), dtype=np.int64) - start_in_block[col])
+        all_rows[dest] = block_rows
+        all_tf[dest] = block_tf
+        cursor += block_df
+    blocks.clear()
+    small = all_tf.astype(np.uint16) if len(all_tf) and int(all_tf.max()) < 1 << 16 else all_tf
+    return list(vocab), indptr, all_rows, small, np.frombuffer(lengths, dtype=np.float32).copy()
 
 
 def _best(cand: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

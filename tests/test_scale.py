@@ -190,3 +190,31 @@ def test_index_type_follows_the_size_and_filters_work_on_both(corpus_copy: Path,
     report = IndexBuilder(again, exact_limit=10).run(corpus_copy, tmp_path / "ivf")
     assert report.changed == [changed.stem] and 0 < again.embedded < 30
     assert load_index(tmp_path / "ivf").approximate
+
+
+# ---------------------------------------------------------------- phrases
+
+
+def test_phrase_index_counts_what_reading_every_sentence_counts(bot) -> None:
+    from rag import evidence
+    from rag.evidence import SentenceTable
+    from rag.query import load_lexicon
+
+    table = bot.extractive.table
+    rng = random.Random(4)
+    words = [w for s in table.sentences for w in s.padded.split()]
+    phrases = {p for entry in load_lexicon() for p in entry.expansions}
+    for s in rng.sample(table.sentences, 40):  # n-grams that occur
+        w = s.padded.split()
+        for n in (1, 2, 3, 4):
+            if len(w) > n:
+                start = rng.randrange(len(w) - n)
+                phrases.add(" ".join(w[start : start + n]))
+    phrases |= {" ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(200)}  # mostly absent
+    phrases |= {"", " viet nam", "viet  nam", "covid-19", "Savannakhet", "savannakhet"}
+    with mock.patch.object(evidence, "PHRASE_INDEX_MIN", 0):
+        indexed = SentenceTable(bot.index)
+        for phrase in sorted(phrases):
+            needle = f" {phrase} "
+            assert indexed.df(phrase) == sum(1 for s in table.sentences if needle in s.padded), phrase
+            assert indexed.in_corpus(phrase) == (needle in table.corpus), phrase
