@@ -218,3 +218,37 @@ def test_phrase_index_counts_what_reading_every_sentence_counts(bot) -> None:
             needle = f" {phrase} "
             assert indexed.df(phrase) == sum(1 for s in table.sentences if needle in s.padded), phrase
             assert indexed.in_corpus(phrase) == (needle in table.corpus), phrase
+
+
+# ---------------------------------------------------------------- devices
+
+
+@pytest.mark.parametrize(("cuda", "expected", "batch"), [(True, "cuda", 128), (False, "cpu", 32)])
+def test_sentence_transformers_runs_on_the_gpu_when_there_is_one(cuda: bool, expected: str, batch: int) -> None:
+    import sys
+    import types
+
+    from rag.embeddings import SentenceTransformerEmbeddings, default_device
+
+    torch = types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: cuda))
+    loaded = {}
+
+    class FakeST:
+        def __init__(self, model: str, device: str, local_files_only: bool) -> None:
+            loaded["device"] = device
+
+        def get_embedding_dimension(self) -> int:
+            return 4
+
+        def encode(self, texts, **kwargs):
+            loaded["batch_size"] = kwargs["batch_size"]
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    fake_st = types.SimpleNamespace(SentenceTransformer=FakeST)
+    with mock.patch.dict(sys.modules, {"torch": torch, "sentence_transformers": fake_st}):
+        assert default_device() == expected
+        emb = SentenceTransformerEmbeddings("some/model")
+        assert emb.device == expected and emb.batch_size == batch
+        emb.embed_passages(["a", "b"])
+        assert loaded == {"device": expected, "batch_size": batch}
+        assert SentenceTransformerEmbeddings("some/model", device="cpu", batch_size=8).device == "cpu"
