@@ -42,6 +42,15 @@ class BM25:
         terms, indptr, rows, tf, lengths = build_postings(docs, self._BLOCK)
         self._setup(terms, indptr, rows, tf, lengths, k1, b)
 
+    @classmethod
+    def from_words(cls, docs: Iterable[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> BM25:
+        """BM25 over each document's words and adjacent-word pairs ``"a_b"`` - the same as
+        ``BM25(lexical_tokens(text) ...)`` given ``expanded_syllables(text)``, built faster."""
+        self = cls.__new__(cls)
+        terms, indptr, rows, tf, lengths = bigram_postings(docs)
+        self._setup(terms, indptr, rows, tf, lengths, k1, b)
+        return self
+
     def _setup(
         self, terms: list[str], indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
         k1: float, b: float,
@@ -153,6 +162,32 @@ class BM25:
         return _best(cand, scores, k)
 
 
+def _merge(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_terms: int) -> tuple[np.ndarray, ...]:
+    """One CSC matrix from blocks of ``(cols, rows, tf)`` postings, each sorted by column and
+    covering consecutive documents: a term's postings are its postings in each block, in order."""
+    df = np.zeros(n_terms, dtype=np.int64)
+    block_dfs = []
+    for col, _, _ in blocks:
+        block_df = np.bincount(col, minlength=n_terms)
+        block_dfs.append(block_df)
+        df += block_df
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    rows = np.empty(int(indptr[-1]), dtype=np.int32)
+    tf = np.empty(int(indptr[-1]), dtype=np.uint32)
+    cursor = indptr[:-1].copy()
+    for (col, block_rows, block_tf), block_df in zip(blocks, block_dfs, strict=True):
+        start_in_block = np.zeros(n_terms, dtype=np.int64)
+        np.cumsum(block_df[:-1], out=start_in_block[1:])
+        dest = cursor[col] + (np.arange(len(col), dtype=np.int64) - start_in_block[col])
+        rows[dest] = block_rows
+        tf[dest] = block_tf
+        cursor += block_df
+    blocks.clear()
+    small = tf.astype(np.uint16) if len(tf) and int(tf.max()) < 1 << 16 else tf
+    return indptr, rows, small
+
+
 def build_postings(
     docs: Iterable[Sequence[str] | set[str]], block: int = 1 << 23
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -188,28 +223,70 @@ def build_postings(
             close_block()
     if len(cols) or not blocks:
         close_block()
-    # merge the blocks term by term: a term's postings are its postings in each block, in block order
-    df = np.zeros(len(vocab), dtype=np.int64)
-    block_dfs = []
-    for col, _, _ in blocks:
-        block_df = np.bincount(col, minlength=len(vocab))
-        block_dfs.append(block_df)
-        df += block_df
-    indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    all_rows = np.empty(int(indptr[-1]), dtype=np.int32)
-    all_tf = np.empty(int(indptr[-1]), dtype=np.uint32)
-    cursor = indptr[:-1].copy()
-    for (col, block_rows, block_tf), block_df in zip(blocks, block_dfs, strict=True):
-        start_in_block = np.zeros(len(vocab), dtype=np.int64)
-        np.cumsum(block_df[:-1], out=start_in_block[1:])
-        dest = cursor[col] + (np.arange(len(col), dtype=np.int64) - start_in_block[col])
-        all_rows[dest] = block_rows
-        all_tf[dest] = block_tf
-        cursor += block_df
-    blocks.clear()
-    small = all_tf.astype(np.uint16) if len(all_tf) and int(all_tf.max()) < 1 << 16 else all_tf
-    return list(vocab), indptr, all_rows, small, np.frombuffer(lengths, dtype=np.float32).copy()
+    indptr, all_rows, tf = _merge(blocks, len(vocab))
+    return list(vocab), indptr, all_rows, tf, np.frombuffer(lengths, dtype=np.float32).copy()
+
+
+def bigram_postings(
+    docs: Iterable[Sequence[str]], block: int = 1 << 22
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``build_postings`` of each document's words plus its adjacent-word pairs ``"a_b"``
+    (``rag.text.lexical_tokens``), given the words (which hold no ``_``); the same postings,
+    counted with array operations instead of one string per pair: about 3x faster."""
+    words: dict[str, int] = {}  # word -> word id
+    get = words.get
+    terms: list[str] = []  # term id -> term
+    word_term: list[int] = []  # word id -> term id
+    pair_term: dict[int, int] = {}  # pair key -> term id
+    lengths = array("f")
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    ids, sizes = array("q"), array("q")
+    first_doc = 0
+
+    def close_block() -> None:
+        nonlocal first_doc
+        flat = np.frombuffer(ids, dtype=np.int64).copy()
+        size = np.frombuffer(sizes, dtype=np.int64).copy()
+        doc = np.repeat(np.arange(first_doc, first_doc + len(size), dtype=np.int64), size)
+        same = doc[:-1] == doc[1:]
+        big = 1 << 31  # pair key = first word id * 2^31 + second word id
+        pair_keys = flat[:-1][same] * big + flat[1:][same]
+        unique_pairs, pair_index = np.unique(pair_keys, return_inverse=True)
+        new = [int(k) for k in unique_pairs.tolist() if k not in pair_term]
+        for key in new:
+            pair_term[key] = len(terms)
+            terms.append(f"{word_lists[key // big]}_{word_lists[key % big]}")
+        pair_ids = np.fromiter((pair_term[k] for k in unique_pairs.tolist()), dtype=np.int64, count=len(unique_pairs))
+        term = np.concatenate([np.asarray(word_term, dtype=np.int64)[flat], pair_ids[pair_index]])
+        owner = np.concatenate([doc, doc[:-1][same]]) - first_doc
+        # count each (term, document) pair, sorted by term, then document
+        span = max(1, len(size))
+        keys, counts = np.unique(term * span + owner, return_counts=True)
+        blocks.append(((keys // span).astype(np.int32), (keys % span + first_doc).astype(np.int32),
+                       counts.astype(np.uint32)))
+        first_doc += len(size)
+        del ids[:], sizes[:]
+
+    word_lists: list[str] = []  # word id -> word
+    for doc in docs:
+        found = list(map(get, doc))
+        if None in found:
+            for w in doc:
+                if w not in words:
+                    words[w] = len(word_lists)
+                    word_lists.append(w)
+                    word_term.append(len(terms))
+                    terms.append(w)
+            found = list(map(get, doc))
+        ids.extend(found)
+        sizes.append(len(doc))
+        lengths.append(2 * len(doc) - 1 if doc else 0)
+        if len(ids) >= block:
+            close_block()
+    if len(sizes) or not blocks:
+        close_block()
+    indptr, rows, tf = _merge(blocks, len(terms))
+    return terms, indptr, rows, tf, np.frombuffer(lengths, dtype=np.float32).copy()
 
 
 def _best(cand: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -51,7 +51,7 @@ from rag.chunking import Chunk, chunk_article
 from rag.embeddings import CachedEmbeddings, EngineEmbeddings
 from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.ingest import Article, article_files, article_id, load_article, read_text
-from rag.text import lexical_tokens, sentence_spans
+from rag.text import expanded_syllables, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -555,7 +555,7 @@ def _write_chunk_vectors(path: Path, dim: int, matrices: list[np.ndarray], exact
     quantizer = faiss.IndexFlatIP(dim)
     ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.cp.spherical = True
-    ivf.cp.niter = 20
+    ivf.cp.niter = 12
     ivf.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
     step = max(1, ntotal // (nlist * IVF_TRAIN_PER_LIST))
     ivf.train(_every(matrices, step))
@@ -621,7 +621,9 @@ def write_index(
         _write_json(tmp / "chunks.json", (c.to_dict() for e in entries for c in e.chunks))
         _write_json(tmp / "articles.json", (e.article.to_dict() for e in entries))
         _write_json(tmp / "sentences.json", ([e.article.id, s, t] for e in entries for s, t in e.sentences))
-        BM25(lexical_tokens(bm25_text(c.title, c.text)) for e in entries for c in e.chunks).save(tmp / BM25_FILE)
+        BM25.from_words(expanded_syllables(bm25_text(c.title, c.text)) for e in entries for c in e.chunks).save(
+            tmp / BM25_FILE
+        )
         files = {}
         for name in (*DATA_FILES, BM25_FILE):
             path = tmp / name

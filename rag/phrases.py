@@ -15,14 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.bm25 import build_postings
-
-
-def _keys(padded: str) -> set[str]:
-    words = padded.split()
-    keys = set(words)
-    keys.update(map(" ".join, itertools.pairwise(words)))
-    return keys
+from rag.bm25 import bigram_postings
 
 
 class PhraseIndex:
@@ -30,8 +23,8 @@ class PhraseIndex:
 
     def __init__(self, padded: Sequence[str]) -> None:
         self.padded = padded
-        terms, self.indptr, self.rows, _, _ = build_postings(_keys(p) for p in padded)
-        self.vocab = {t: i for i, t in enumerate(terms)}
+        terms, self.indptr, self.rows, _, _ = bigram_postings(p.split() for p in padded)
+        self.vocab = {t: i for i, t in enumerate(terms)}  # words, and pairs as "a_b" (words hold no "_")
 
     def _postings(self, key: str) -> np.ndarray | None:
         t = self.vocab.get(key)
@@ -43,10 +36,12 @@ class PhraseIndex:
         needle = f" {phrase} "
         if not all(words):  # empty words (double or outer spaces): read every sentence
             return sum(1 for p in self.padded if needle in p)
+        if "_" in phrase:  # no padded word holds one (and pairs are keyed "a_b")
+            return 0
         if len(words) <= 2:
-            found = self._postings(phrase)
+            found = self._postings("_".join(words))
             return 0 if found is None else len(found)
-        lists = [self._postings(f"{a} {b}") for a, b in itertools.pairwise(words)]
+        lists = [self._postings(f"{a}_{b}") for a, b in itertools.pairwise(words)]
         if any(p is None for p in lists):
             return 0
         lists.sort(key=len)

@@ -27,7 +27,7 @@ from rag.dates import Period, precision_of
 from rag.embeddings import EngineEmbeddings
 from rag.index import Index
 from rag.query import Query, analyze
-from rag.text import lexical_tokens
+from rag.text import expanded_syllables, lexical_tokens
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,8 @@ class HybridRetriever(BaseRetriever):
         if self.bm25 is None:
             if self.index.bm25 is not None and self.tokenizer is lexical_tokens:
                 self.bm25 = self.index.bm25  # saved with the index: nothing to tokenise
+            elif self.tokenizer is lexical_tokens:  # an index from before bm25.npz
+                self.bm25 = BM25.from_words(expanded_syllables(bm25_text(c.title, c.text)) for c in self.index.chunks)
             else:
                 self.bm25 = BM25(self.tokenizer(bm25_text(c.title, c.text)) for c in self.index.chunks)
         if self.dates is None:
