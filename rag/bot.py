@@ -46,7 +46,7 @@ def build_index(settings: Settings, progress: Progress | None = None) -> BuildRe
 
 
 def _builder(settings: Settings, embeddings: EngineEmbeddings) -> IndexBuilder:
-    return IndexBuilder(embeddings, settings.chunk_chars, settings.cache_dir)
+    return IndexBuilder(embeddings, settings.chunk_chars, settings.cache_dir, exact_limit=settings.exact_limit)
 
 
 def embeddings_for(settings: Settings) -> EngineEmbeddings:

@@ -64,13 +64,17 @@ class Chunk:
         )
 
 
-def chunk_article(article: Article, max_chars: int = DEFAULT_CHUNK_CHARS) -> list[Chunk]:
+def chunk_article(
+    article: Article, max_chars: int = DEFAULT_CHUNK_CHARS, spans: list[tuple[int, int]] | None = None
+) -> list[Chunk]:
     """Pack sentences into chunks of at most ``max_chars`` (a longer sentence stands alone).
 
     Each chunk after the first starts with the last sentence of the one before, unless
-    that sentence alone would fill the chunk.
+    that sentence alone would fill the chunk. ``spans``: the body's ``sentence_spans``,
+    when the caller has them already.
     """
-    spans = sentence_spans(article.body)
+    if spans is None:
+        spans = sentence_spans(article.body)
     groups: list[tuple[int, int]] = []  # (first sentence, last sentence), inclusive
     i = 0
     while i < len(spans):

@@ -13,6 +13,7 @@ only say where and which.
 | RAG_EMBEDDING_MODEL | intfloat/multilingual-e5-small | model name or local path |
 | RAG_CHUNK_CHARS | 600 | longest chunk, in characters |
 | RAG_TOP_K | 8 | passages handed to the answerer |
+| RAG_EXACT_LIMIT | 50000 | chunks searched exactly; a larger index gets an approximate (IVF) one |
 | RAG_BACKEND | extractive | extractive, openai or ollama |
 | RAG_LLM_MODEL | (none) | chat model name for openai/ollama |
 | RAG_LLM_BASE_URL | (none) | e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, LM Studio) |
@@ -65,6 +66,7 @@ class Settings:
     embedding_model: str = DEFAULT_MODEL
     chunk_chars: int = 600
     top_k: int = 8
+    exact_limit: int = 50_000
     backend: str = "extractive"
     llm_model: str | None = None
     llm_base_url: str | None = None
@@ -82,7 +84,7 @@ class Settings:
             )
         if self.backend not in BACKENDS:
             raise ConfigError(f"RAG_BACKEND={self.backend!r} is not a backend.", f"Use one of: {', '.join(BACKENDS)}.")
-        for name in ("chunk_chars", "top_k", "max_upload_bytes", "max_question_chars", "concurrency"):
+        for name in ("chunk_chars", "top_k", "max_upload_bytes", "max_question_chars", "concurrency", "exact_limit"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"RAG_{name.upper()}={value!r} must be a positive whole number.",

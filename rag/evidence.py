@@ -14,12 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rag.entities import has_place, people
 from rag.index import Index
+from rag.phrases import PhraseIndex
 from rag.query import Concept, Query
 from rag.safety import instruction_like
 from rag.text import fold, normalize, padded
+
+PHRASE_INDEX_MIN = 20_000  # sentences; a smaller table is simply read through for each new phrase
 
 
 def persons_in(text: str) -> set[str]:
@@ -101,21 +105,37 @@ class SentenceTable:
         self._df: dict[str, int] = {}
         # everyone the corpus names after a title; a sentence names them with or without it
         self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))
-        self.corpus = "".join(s.padded for s in self.sentences) + "".join(
-            padded(a.title) for a in self.articles.values()
-        )
+
+    @cached_property
+    def corpus(self) -> str:
+        return "".join(s.padded for s in self.sentences) + self.titles
+
+    @cached_property
+    def titles(self) -> str:
+        return "".join(padded(a.title) for a in self.articles.values())
+
+    @cached_property
+    def phrases(self) -> PhraseIndex:
+        """Word and word-pair postings: a large table's counts without reading every sentence."""
+        return PhraseIndex([s.padded for s in self.sentences])
 
     def df(self, phrase: str) -> int:
         """Sentences containing the folded ``phrase`` as whole words."""
         if phrase not in self._df:
-            needle = f" {phrase} "
-            self._df[phrase] = sum(1 for s in self.sentences if needle in s.padded)
+            if len(self.sentences) >= PHRASE_INDEX_MIN:
+                self._df[phrase] = self.phrases.count(phrase)
+            else:
+                needle = f" {phrase} "
+                self._df[phrase] = sum(1 for s in self.sentences if needle in s.padded)
         return self._df[phrase]
 
     def concept_df(self, concept: Concept) -> int:
         return max((self.df(p) for p in concept.phrases), default=0)
 
     def in_corpus(self, phrase: str) -> bool:
+        if len(self.sentences) >= PHRASE_INDEX_MIN and phrase and all(phrase.split(" ")):
+            # padded texts begin and end with a space: the phrase is within one of them
+            return self.df(phrase) > 0 or f" {phrase} " in self.titles
         return f" {phrase} " in self.corpus
 
     def neighbours(self, sid: int, distance: int = 1) -> list[int]:

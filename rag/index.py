@@ -4,25 +4,32 @@ Layout of an index directory::
 
     manifest.json            schema, embedding engine/model/dim, per-article hashes,
                              the data generation in use and each data file's size + SHA-256
-    gen-<stamp>/vectors.faiss   faiss.write_index of an IndexFlatIP (row i = chunk i)
+    gen-<stamp>/vectors.faiss   faiss.write_index of the chunk vectors (row i = chunk i): an exact
+                                IndexFlatIP up to ``exact_limit`` chunks, an approximate
+                                IndexIVFFlat (inner product, spherical k-means) beyond it
     gen-<stamp>/chunks.json     the chunks, in row order
     gen-<stamp>/articles.json   the cleaned articles (body, title, dates)
     gen-<stamp>/sentences.json  every sentence as [article id, start, end] into its body
     gen-<stamp>/sentences.faiss their vectors (row i = sentence i), for answer selection
+    gen-<stamp>/bm25.npz        the chunks' BM25 matrix (``rag.bm25``), so no start re-tokenises
+                                the corpus (optional: an index without it builds it on load)
 
 The embedding cache (``CachedEmbeddings``) lives outside the index, in the settings'
 cache directory, so an index directory holds only what ``load_index`` verifies.
 Nothing is pickled, and nothing read from an index directory can run code: the manifest
 carries its own SHA-256 (a hand edit is caught), the generation must be a ``gen-*``
-directory inside the index, JSON is parsed as data and checked (offsets, ids, types), and
-the ``.faiss`` files are parsed by ``read_flat_index`` (the exact flat inner-product layout,
-sizes checked, read with NumPy) rather than FAISS's general reader. A build writes a fresh
-``gen-*`` directory and then replaces ``manifest.json`` atomically, so an interrupted or
-killed build leaves the previous index in use. Loading verifies every file against the
-manifest and raises a one-line project error naming the fix; ``rag index`` then rebuilds.
+directory inside the index, JSON is parsed as data and checked (offsets, ids, types), flat
+``.faiss`` files are parsed by ``read_flat_index`` (the exact flat inner-product layout,
+sizes checked, memory-mapped with NumPy) and an approximate chunk index is read by FAISS
+only after its SHA-256 matched the manifest. A build writes a fresh ``gen-*`` directory and
+then replaces ``manifest.json`` atomically, so an interrupted or killed build leaves the
+previous index in use. Loading verifies every file against the manifest and raises a
+one-line project error naming the fix; ``rag index`` then rebuilds. ``write_index`` writes
+an index from vectors computed elsewhere (the benchmark's corpora at scale use it).
 Covers: building, updating only changed articles (duplicates skipped, undated and
-instruction-like articles reported), loading, searching. Does not cover: ranking beyond
-the raw vector search (``rag.retrieval``).
+instruction-like articles reported), loading, searching (exact or approximate, with or
+without a set of allowed rows). Does not cover: ranking beyond the raw vector search
+(``rag.retrieval``).
 """
 
 from __future__ import annotations
@@ -35,9 +42,10 @@ import logging
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +53,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.bm25 import BM25, BM25_FILE, bm25_text
 from rag.chunking import Chunk, chunk_article
 from rag.embeddings import CachedEmbeddings, EngineEmbeddings
 from rag.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
@@ -59,7 +68,7 @@ from rag.ingest import (
     undated_warning,
 )
 from rag.safety import instruction_like
-from rag.text import sentence_spans
+from rag.text import expanded_syllables, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,11 @@ MAX_MANIFEST_BYTES = 64 << 20
 _GENERATION = re.compile(r"gen-[0-9A-Za-z]{1,64}")
 _FLAT_IP = b"IxFI"  # FAISS fourcc of an IndexFlatIP
 _FLAT_HEADER = 45  # fourcc, d, ntotal, two reserved, is_trained, metric, vector length
+OPTIONAL_FILES = (BM25_FILE,)  # verified when the manifest lists them
+DEFAULT_EXACT_LIMIT = 50_000  # chunks; above this the chunk vectors go into an approximate (IVF) index
+IVF_LISTS_PER_SQRT = 4  # nlist = 4 * sqrt(chunks): about 4,700 lists for 1.4M chunks
+IVF_PROBE_SHARE = 12  # nprobe = nlist / 12: recall@10 >= 0.98 on the benchmark's corpora (bench/README.md)
+IVF_TRAIN_PER_LIST = 32  # k-means trains on 32 vectors per list (at most; evenly spread over the rows)
 
 Progress = Callable[[int, int, str], None]
 
@@ -92,7 +106,13 @@ class Index:
     chunks: list[Chunk]
     vectors: faiss.Index
     sentences: list[tuple[str, int, int]]  # (article id, start, end) into the article body
-    sentence_vectors: np.ndarray  # (len(sentences), dim), normalised
+    sentence_vectors: np.ndarray  # (len(sentences), dim), normalised; read-only, memory-mapped
+    bm25: BM25 | None = None  # the chunks' BM25 matrix, when the index holds one
+
+    @property
+    def approximate(self) -> bool:
+        """True when the chunk vectors are in an approximate (IVF) index."""
+        return isinstance(self.vectors, faiss.IndexIVF)
 
     @property
     def engine(self) -> str:
@@ -112,9 +132,11 @@ class Index:
         joined = "".join(self.manifest["files"][name]["sha256"] for name in DATA_FILES)
         return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
-    def search(self, query: np.ndarray, k: int, rows: list[int] | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, rows: Sequence[int] | np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
         """Top ``k`` ``(row, inner product)`` for one query vector, optionally among ``rows``."""
-        if self.vectors.ntotal == 0 or k <= 0 or rows == []:
+        if self.vectors.ntotal == 0 or k <= 0 or (rows is not None and len(rows) == 0):
             return []
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if q.shape[1] != self.vectors.d:
@@ -123,10 +145,25 @@ class Index:
                 _fix(self.directory),
             )
         params = None
+        bitmap = None
         if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+            rows = np.asarray(rows, dtype=np.int64)
             k = min(k, len(rows))
+            if not self.approximate:
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+            else:
+                # a bitmap (O(1) membership at any size), and as many more lists probed as the
+                # selection is smaller than the index: the same number of allowed rows is scanned
+                # (all lists - an exact search over the selection - when it is small)
+                mask = np.zeros(self.vectors.ntotal, dtype=bool)
+                mask[rows] = True
+                bitmap = np.packbits(mask, bitorder="little")
+                sel = faiss.IDSelectorBitmap(self.vectors.ntotal, faiss.swig_ptr(bitmap))
+                share = len(rows) / self.vectors.ntotal
+                nprobe = min(self.vectors.nlist, int(np.ceil(self.vectors.nprobe / share)))
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
         scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+        del bitmap  # the selector points into it until the search is done
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def check_embeddings(self, embeddings: EngineEmbeddings) -> None:
@@ -181,24 +218,29 @@ def read_manifest(directory: Path) -> dict:
 
 
 def read_flat_index(path: Path, dim: int) -> np.ndarray:
-    """The vectors of a ``faiss.write_index`` file of an ``IndexFlatIP`` with ``dim`` dimensions.
+    """The vectors of a ``faiss.write_index`` file of an ``IndexFlatIP`` with ``dim`` dimensions,
+    memory-mapped read-only (no copy).
 
     Only that exact layout is accepted, and the file size must match the header, so a
     file planted in an index directory is rejected before anything is built from it.
     Raises ``ValueError`` otherwise.
     """
-    data = path.read_bytes()
-    if len(data) < _FLAT_HEADER or data[:4] != _FLAT_IP:
+    with path.open("rb") as fh:
+        head = fh.read(_FLAT_HEADER)
+    size = path.stat().st_size
+    if len(head) < _FLAT_HEADER or head[:4] != _FLAT_IP:
         raise ValueError(f"{path.name} is not a flat inner-product FAISS index")
-    d = int(np.frombuffer(data, "<i4", 1, 4)[0])
-    ntotal = int(np.frombuffer(data, "<i8", 1, 8)[0])
-    is_trained, metric = data[32], int(np.frombuffer(data, "<i4", 1, 33)[0])
-    floats = int(np.frombuffer(data, "<u8", 1, 37)[0])
+    d = int(np.frombuffer(head, "<i4", 1, 4)[0])
+    ntotal = int(np.frombuffer(head, "<i8", 1, 8)[0])
+    is_trained, metric = head[32], int(np.frombuffer(head, "<i4", 1, 33)[0])
+    floats = int(np.frombuffer(head, "<u8", 1, 37)[0])
     if d != dim or ntotal < 0 or metric != faiss.METRIC_INNER_PRODUCT or is_trained != 1:
         raise ValueError(f"{path.name} has an unexpected header ({d} dimensions, {ntotal} vectors)")
-    if floats != ntotal * d or len(data) != _FLAT_HEADER + 4 * floats:
-        raise ValueError(f"{path.name} has {len(data):,} bytes, not the {_FLAT_HEADER + 4 * ntotal * d:,} its header says")
-    return np.frombuffer(data, "<f4", floats, _FLAT_HEADER).reshape(ntotal, d).astype(np.float32)
+    if floats != ntotal * d or size != _FLAT_HEADER + 4 * floats:
+        raise ValueError(f"{path.name} has {size:,} bytes, not the {_FLAT_HEADER + 4 * ntotal * d:,} its header says")
+    if ntotal == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    return np.memmap(path, dtype="<f4", mode="r", offset=_FLAT_HEADER, shape=(ntotal, d))
 
 
 def _flat(vectors: np.ndarray, dim: int) -> faiss.Index:
@@ -213,7 +255,7 @@ def load_index(directory: Path) -> Index:
     directory = Path(directory)
     manifest = read_manifest(directory)
     data = directory / manifest["generation"]
-    for name in DATA_FILES:
+    for name in (*DATA_FILES, *(n for n in OPTIONAL_FILES if n in manifest["files"])):
         path = data / name
         expected = manifest["files"].get(name)
         if not isinstance(expected, dict) or not path.is_file():
@@ -227,33 +269,46 @@ def load_index(directory: Path) -> Index:
             )
     try:
         dim = int(manifest["embedding"]["dim"])
-        chunk_vectors = read_flat_index(data / "vectors.faiss", dim)
+        kind = manifest.get("vector_index", {}).get("type", "flat")
+        if kind == "flat":
+            vectors = _flat(read_flat_index(data / "vectors.faiss", dim), dim)
+        elif kind == "ivf":  # SHA-256 checked above: the file is the one the build wrote
+            vectors = faiss.read_index(str(data / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
+            if not isinstance(faiss.downcast_index(vectors), faiss.IndexIVFFlat) or vectors.d != dim:
+                raise ValueError("vectors.faiss is not the inverted-file index the manifest says")
+            vectors = faiss.downcast_index(vectors)
+        else:
+            raise ValueError(f"unknown vector index type {kind!r}")
         sentence_vectors = read_flat_index(data / "sentences.faiss", dim)
         articles = {}
-        for d in _json_list(data / "articles.json"):
+        for d in _read_json(data / "articles.json"):
             article = Article.from_dict(d)
             if not all(isinstance(x, str) for x in (article.id, article.title, article.body)):
                 raise TypeError("article fields")
             articles[article.id] = article
-        chunks = [Chunk.from_dict(d) for d in _json_list(data / "chunks.json")]
-        sentences = [(a, s, e) for a, s, e in _json_list(data / "sentences.json")]
+        shared = {aid: aid for aid in articles}  # one string per article id, title and date
+        shared.update((a.title, a.title) for a in articles.values())
+        shared.update((a.date, a.date) for a in articles.values() if a.date)
+        chunks = []
+        for d in _read_json(data / "chunks.json"):
+            for key in ("article_id", "title", "date"):
+                d[key] = shared.get(d[key], d[key])
+            chunks.append(Chunk.from_dict(d))
+        sentences = [(shared.get(a, a), s, e) for a, s, e in _read_json(data / "sentences.json")]
         _check_offsets(articles, chunks, sentences)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as err:
+        bm25 = BM25.load(data / BM25_FILE) if BM25_FILE in manifest["files"] else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, RuntimeError) as err:
         raise IndexCorruptError(f"The index at {directory} cannot be read ({err}).", _fix(directory)) from err
-    if len(chunk_vectors) != len(chunks) or len(sentence_vectors) != len(sentences):
+    if vectors.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
         raise IndexCorruptError(
-            f"The index at {directory} is inconsistent ({len(chunk_vectors)} vectors for {len(chunks)} chunks, "
+            f"The index at {directory} is inconsistent ({vectors.ntotal} vectors for {len(chunks)} chunks, "
             f"{len(sentence_vectors)} for {len(sentences)} sentences).",
             _fix(directory),
         )
-    return Index(directory, manifest, articles, chunks, _flat(chunk_vectors, dim), sentences, sentence_vectors)
-
-
-def _json_list(path: Path) -> list:
-    value = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(value, list):
-        raise TypeError(f"{path.name} is not a list")
-    return value
+    if bm25 is not None and bm25.n != len(chunks):
+        raise IndexCorruptError(f"The index at {directory} has a BM25 matrix for {bm25.n} chunks, not {len(chunks)}.",
+                                _fix(directory))
+    return Index(directory, manifest, articles, chunks, vectors, sentences, sentence_vectors, bm25)
 
 
 def _check_offsets(articles: dict[str, Article], chunks: list[Chunk], sentences: list[tuple[str, int, int]]) -> None:
@@ -323,8 +378,28 @@ def _build_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+def _write_json(path: Path, items: Iterable[object]) -> None:
+    """A JSON array with one item per line, written item by item (so it is read item by item too)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        for i, item in enumerate(items):
+            fh.write(",\n" if i else "\n")
+            fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+        fh.write("\n]")
+
+
+def _read_json(path: Path) -> Iterator:
+    """The items of a JSON array written by ``_write_json``, one at a time (any other JSON array: at once)."""
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+        if first != "[\n":
+            yield from json.loads(first + fh.read())
+            return
+        for line in fh:
+            if line.startswith("]"):
+                return
+            yield json.loads(line.rstrip().rstrip(","))
+        raise ValueError(f"{path.name} ends before its closing bracket")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -342,8 +417,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 @dataclass
-class _Entry:
-    """One article's share of the index."""
+class IndexEntry:
+    """One article's share of the index: its chunks and sentences with their vectors."""
 
     article: Article
     chunks: list[Chunk]
@@ -352,7 +427,8 @@ class _Entry:
     sentence_vectors: np.ndarray
 
 
-def _entries_of(index: Index) -> dict[str, _Entry]:
+
+def _entries_of(index: Index) -> dict[str, IndexEntry]:
     """Split a loaded index back into per-article entries (to keep unchanged ones)."""
     chunk_vectors = _all_vectors(index.vectors)
     chunk_rows: dict[str, list[int]] = {}
@@ -362,7 +438,7 @@ def _entries_of(index: Index) -> dict[str, _Entry]:
     for row, (aid, _, _) in enumerate(index.sentences):
         sent_rows.setdefault(aid, []).append(row)
     return {
-        aid: _Entry(
+        aid: IndexEntry(
             article,
             [index.chunks[r] for r in chunk_rows.get(aid, [])],
             chunk_vectors[chunk_rows.get(aid, [])],
@@ -373,6 +449,17 @@ def _entries_of(index: Index) -> dict[str, _Entry]:
     }
 
 
+@dataclass
+class _Pending:
+    """An article chunked and waiting for its vectors (texts are embedded many articles at a time)."""
+
+    slot: int
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[tuple[int, int]]
+    texts: list[str]
+
+
 class IndexBuilder:
     """Turns an articles directory into an index directory, touching only what changed.
 
@@ -380,19 +467,31 @@ class IndexBuilder:
     chunks and vectors; new or changed ones are cleaned, chunked and embedded (through
     the cache); deleted ones are dropped. A file that has become unreadable keeps its
     previously indexed version and yields a warning. An index made with another engine or
-    model, or a damaged one, is rebuilt from scratch rather than mixed.
+    model, or a damaged one, is rebuilt from scratch rather than mixed. Texts go to the
+    engine ``batch_texts`` at a time across articles (fewer calls, and sentence-transformers
+    sorts each call's texts by length, so batches pad little).
     """
 
-    def __init__(self, embeddings: EngineEmbeddings, chunk_chars: int = 600, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        embeddings: EngineEmbeddings,
+        chunk_chars: int = 600,
+        cache_dir: Path | None = None,
+        *,
+        exact_limit: int = DEFAULT_EXACT_LIMIT,
+        batch_texts: int = 256,
+    ) -> None:
         self.embeddings = embeddings
         self.chunk_chars = chunk_chars
         self.cache_dir = cache_dir
+        self.exact_limit = exact_limit
+        self.batch_texts = batch_texts
 
     @property
     def pipeline(self) -> str:
         return f"{PIPELINE_VERSION}/chars-{self.chunk_chars}"
 
-    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, list[_Entry], bool]:
+    def _previous(self, directory: Path, report: BuildReport) -> tuple[Index | None, list[IndexEntry], bool]:
         """The existing index, its entries (same engine only) and whether they may be reused as they are."""
         try:
             old = load_index(directory)
@@ -425,28 +524,43 @@ class IndexBuilder:
                 cache.seed(self._texts(entry), np.vstack([entry.chunk_vectors, entry.sentence_vectors]))
             reusable = {e.article.id: e for e in old_entries} if same_pipeline else {}
             # 1. read and clean every file (cheap); unchanged ones keep their entry
-            loaded = {path: self._load(path, reusable, old_hashes, report) for path in files}
+            loaded = {path: self._one(path, reusable, old_hashes, report) for path in files}
             # 2. one copy of each article text: an indexed one wins, else the first by name
             keep = self._unique({p: item for p, item in loaded.items() if item is not None}, report)
-            # 3. embed what is new or changed
-            entries: list[_Entry] = []
+            # 3. embed what is new or changed, many articles per call
+            slots: list[IndexEntry | None] = []
+            pending: list[_Pending] = []
             for done, path in enumerate(files):
                 if progress:
                     progress(done, len(files), article_id(path))
-                item = keep.get(path)
-                if isinstance(item, _Entry):
-                    report.unchanged += 1
-                    entries.append(item)
-                elif item is not None:
-                    entries.append(self._embed(path, item, old_hashes, cache, report))
+                entry = keep.get(path)
+                if entry is None:
+                    continue
+                if isinstance(entry, _Pending):
+                    (report.changed if entry.article.id in old_hashes else report.added).append(entry.article.id)
+                    entry.slot = len(slots)
+                    pending.append(entry)
+                    slots.append(None)
+                    if sum(len(p.texts) for p in pending) >= self.batch_texts:
+                        self._embed(pending, slots, cache)
+                    continue
+                report.unchanged += 1
+                slots.append(entry)
+            self._embed(pending, slots, cache)
             if progress:
                 progress(len(files), len(files), "")
+            entries = [e for e in slots if e is not None]
             report.removed = sorted(set(old_hashes) - {e.article.id for e in entries})
             report.articles = len(entries)
             report.chunks = sum(len(e.chunks) for e in entries)
             report.embedded = cache.embedded
             if old is None or report.added or report.changed or report.removed or not reusable:
-                self._write(index_dir, entries, old, report)
+                write_index(
+                    index_dir, entries, engine=self.embeddings.engine, model=self.embeddings.model,
+                    dim=self.embeddings.dim, pipeline=self.pipeline, old_manifest=old.manifest if old else None,
+                    exact_limit=self.exact_limit,
+                )
+                report.written = True
             try:
                 cache.save()
             except OSError as err:
@@ -460,36 +574,59 @@ class IndexBuilder:
         log.warning("%s", message)
 
     @staticmethod
-    def _texts(entry: _Entry) -> list[str]:
+    def _texts(entry: IndexEntry) -> list[str]:
         body = entry.article.body
         return [c.embed_text() for c in entry.chunks] + [body[s:e] for s, e in entry.sentences]
 
-    def _load(
-        self, path: Path, reusable: dict[str, _Entry], old_hashes: dict[str, str], report: BuildReport
-    ) -> _Entry | Article | None:
-        """The previous entry of an unchanged file, the cleaned article of a new or changed
-        one, or None (with a warning) for a file that cannot be used."""
+    @staticmethod
+    def _embed(pending: list[_Pending], slots: list[IndexEntry | None], cache: CachedEmbeddings) -> None:
+        """Embed the texts of the pending articles in one call and fill in their entries."""
+        if not pending:
+            return
+        vectors = cache.embed_passages([t for p in pending for t in p.texts])
+        at = 0
+        for p in pending:
+            v = vectors[at : at + len(p.texts)]
+            at += len(p.texts)
+            slots[p.slot] = IndexEntry(p.article, p.chunks, v[: len(p.chunks)], p.sentences, v[len(p.chunks) :])
+        pending.clear()
+
+    def _one(
+        self, path: Path, reusable: dict[str, IndexEntry], old_hashes: dict[str, str], report: BuildReport,
+    ) -> IndexEntry | _Pending | None:
+        """Read one file: its previous entry when the file is unchanged, else its chunks awaiting
+        vectors, or None (with a warning) for a file that cannot be used."""
         aid = article_id(path)
         try:
             _, digest = read_text(path)
             if aid in reusable and old_hashes.get(aid) == digest:
                 return reusable[aid]
-            return load_article(path)
+            article = load_article(path)
         except ArticleError as err:
             if aid in reusable:
                 self._warn(report, f"{err} Kept the previously indexed version.")
                 return reusable[aid]
             self._warn(report, f"skipped {err}")
             return None
+        if article.date is None:
+            self._warn(report, undated_warning(path))
+        sentences = sentence_spans(article.body)
+        flagged = [article.body[s:e] for s, e in sentences if instruction_like(article.body[s:e])]
+        if flagged:
+            self._warn(report, f"{path.name}: {len(flagged)} sentence(s) read like instructions to an AI model "
+                               f"(“{flagged[0][:80]}”); indexed as data, never followed or quoted in answers.")
+        chunks = chunk_article(article, self.chunk_chars, spans=sentences)
+        texts = [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
+        return _Pending(-1, article, chunks, sentences, texts)
 
-    def _unique(self, loaded: dict[Path, _Entry | Article], report: BuildReport) -> dict[Path, _Entry | Article]:
+    def _unique(self, loaded: dict[Path, IndexEntry | _Pending], report: BuildReport) -> dict[Path, IndexEntry | _Pending]:
         """Drop files whose cleaned text another file already has (with a warning naming both)."""
-        order = sorted(loaded, key=lambda p: (not isinstance(loaded[p], _Entry), p.name))
+        order = sorted(loaded, key=lambda p: (not isinstance(loaded[p], IndexEntry), p.name))
         first: dict[str, Path] = {}
-        keep: dict[Path, _Entry | Article] = {}
+        keep: dict[Path, IndexEntry | _Pending] = {}
         for path in order:
             item = loaded[path]
-            key = text_key(item.article if isinstance(item, _Entry) else item)
+            key = text_key(item.article)
             if key in first:
                 self._warn(report, duplicate_warning(path, first[key]))
                 continue
@@ -497,93 +634,167 @@ class IndexBuilder:
             keep[path] = item
         return keep
 
-    def _embed(
-        self, path: Path, article: Article, old_hashes: dict[str, str], cache: CachedEmbeddings, report: BuildReport
-    ) -> _Entry:
-        """Chunk and embed a new or changed article (through the cache)."""
-        if article.date is None:
-            self._warn(report, undated_warning(path))
-        chunks = chunk_article(article, self.chunk_chars)
-        sentences = sentence_spans(article.body)
-        flagged = [article.body[s:e] for s, e in sentences if instruction_like(article.body[s:e])]
-        if flagged:
-            self._warn(report, f"{path.name}: {len(flagged)} sentence(s) read like instructions to an AI model "
-                               f"(“{flagged[0][:80]}”); indexed as data, never followed or quoted in answers.")
-        vectors = cache.embed_passages(
-            [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
-        )
-        (report.changed if article.id in old_hashes else report.added).append(article.id)
-        return _Entry(article, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
 
-    def _write(self, index_dir: Path, entries: list[_Entry], old: Index | None, report: BuildReport) -> None:
-        dim = self.embeddings.dim
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        generation = f"gen-{stamp}"
-        tmp = index_dir / f".tmp-{generation}"
-        try:
-            tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
-            for name, matrices in (
-                ("vectors.faiss", [e.chunk_vectors for e in entries]),
-                ("sentences.faiss", [e.sentence_vectors for e in entries]),
-            ):
-                flat = faiss.IndexFlatIP(dim)
-                rows = [m for m in matrices if len(m)]
-                if rows:
-                    flat.add(np.ascontiguousarray(np.vstack(rows), dtype=np.float32))
-                faiss.write_index(flat, str(tmp / name))
-            _write_json(tmp / "chunks.json", [c.to_dict() for e in entries for c in e.chunks])
-            _write_json(tmp / "articles.json", [e.article.to_dict() for e in entries])
-            _write_json(tmp / "sentences.json", [[e.article.id, s, t] for e in entries for s, t in e.sentences])
-            files = {}
-            for name in DATA_FILES:
-                path = tmp / name
-                with path.open("rb") as fh:
-                    os.fsync(fh.fileno())
-                files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
-            tmp.chmod(0o755)
-            os.replace(tmp, index_dir / generation)
-        except (OSError, RuntimeError) as err:  # FAISS reports a failed write as RuntimeError
-            shutil.rmtree(tmp, ignore_errors=True)
-            reason = err.strerror if isinstance(err, OSError) else str(err).splitlines()[0][:120]
-            raise IndexWriteError(f"Cannot write the index at {index_dir} ({reason}).",
-                                  "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "created": old.manifest.get("created", now) if old else now,
-            "updated": now,
-            "embedding": {"engine": self.embeddings.engine, "model": self.embeddings.model, "dim": dim},
-            "pipeline": self.pipeline,
-            "generation": generation,
-            "files": files,
-            "articles": {
-                e.article.id: {
-                    "sha256": e.article.sha256,
-                    "title": e.article.title,
-                    "date": e.article.date,
-                    "chunks": len(e.chunks),
-                }
-                for e in entries
-            },
-            "counts": {
-                "articles": len(entries),
-                "chunks": sum(len(e.chunks) for e in entries),
-                "sentences": sum(len(e.sentences) for e in entries),
-            },
-        }
-        manifest["checksum"] = manifest_checksum(manifest)
-        try:
-            _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
-        except OSError as err:  # the previous manifest, and its generation, are still in place
-            shutil.rmtree(index_dir / generation, ignore_errors=True)
-            raise IndexWriteError(f"Cannot write the index manifest in {index_dir} ({err.strerror}).",
-                                  "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
-        report.written = True
-        for stale in index_dir.glob("gen-*"):
-            if stale.name != generation:
-                shutil.rmtree(stale, ignore_errors=True)
-        for stale in index_dir.glob(".tmp-gen-*"):
+
+# ---------------------------------------------------------------- writing
+
+
+def _flat_header(dim: int, ntotal: int) -> bytes:
+    """The bytes ``faiss.write_index`` puts before the vectors of an ``IndexFlatIP``."""
+    return b"IxFI" + struct.pack("<iqqq?iQ", dim, ntotal, 1 << 20, 1 << 20, True, faiss.METRIC_INNER_PRODUCT,
+                                 ntotal * dim)
+
+
+def _write_flat(path: Path, dim: int, matrices: Iterable[np.ndarray], ntotal: int) -> None:
+    """Write an ``IndexFlatIP`` file block by block (byte for byte what faiss writes, without
+    holding all the vectors twice in memory)."""
+    written = 0
+    with path.open("wb") as fh:
+        fh.write(_flat_header(dim, ntotal))
+        for m in matrices:
+            if len(m):
+                block = np.ascontiguousarray(m, dtype=np.float32)
+                if block.shape[1] != dim:
+                    raise ValueError(f"vectors of {block.shape[1]} dimensions for a {dim}-dimension index")
+                fh.write(block.tobytes())
+                written += len(block)
+    if written != ntotal:
+        raise ValueError(f"wrote {written} vectors, expected {ntotal}")
+
+
+def _write_chunk_vectors(path: Path, dim: int, matrices: list[np.ndarray], exact_limit: int) -> dict:
+    """The chunk vectors: exact (flat) up to ``exact_limit`` rows, else an inverted-file index
+    (spherical k-means lists); returns its description for the manifest."""
+    ntotal = sum(len(m) for m in matrices)
+    if ntotal <= exact_limit:
+        _write_flat(path, dim, matrices, ntotal)
+        return {"type": "flat", "metric": "inner_product"}
+    nlist = max(16, int(IVF_LISTS_PER_SQRT * np.sqrt(ntotal)))
+    nprobe = max(1, -(-nlist // IVF_PROBE_SHARE))
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.cp.spherical = True
+    ivf.cp.niter = 12
+    ivf.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    step = max(1, ntotal // (nlist * IVF_TRAIN_PER_LIST))
+    ivf.train(_every(matrices, step))
+    for block in _blocks(matrices):
+        ivf.add(block)
+    ivf.make_direct_map()  # rows can be read back (an update keeps unchanged articles' vectors)
+    ivf.nprobe = nprobe
+    faiss.write_index(ivf, str(path))
+    return {"type": "ivf", "metric": "inner_product", "nlist": nlist, "nprobe": nprobe}
+
+
+def _blocks(matrices: Iterable[np.ndarray], size: int = 65536) -> Iterator[np.ndarray]:
+    """The rows of ``matrices`` in contiguous float32 blocks of about ``size`` rows."""
+    block: list[np.ndarray] = []
+    rows = 0
+    for m in matrices:
+        if len(m):
+            block.append(np.asarray(m, dtype=np.float32))
+            rows += len(block[-1])
+        if rows >= size:
+            yield np.ascontiguousarray(np.vstack(block), dtype=np.float32)
+            block, rows = [], 0
+    if block:
+        yield np.ascontiguousarray(np.vstack(block), dtype=np.float32)
+
+
+def _every(matrices: Iterable[np.ndarray], step: int) -> np.ndarray:
+    """Every ``step``-th row of ``matrices`` (a training sample spread over the whole corpus)."""
+    picked, offset = [], 0
+    for block in _blocks(matrices):
+        first = (-offset) % step
+        picked.append(block[first::step])
+        offset += len(block)
+    return np.ascontiguousarray(np.vstack(picked), dtype=np.float32)
+
+
+def write_index(
+    index_dir: Path,
+    entries: list[IndexEntry],
+    *,
+    engine: str,
+    model: str,
+    dim: int,
+    pipeline: str,
+    old_manifest: dict | None = None,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+) -> str:
+    """Write ``entries`` as a new generation of the index at ``index_dir`` and switch to it.
+
+    The vectors may come from anywhere (``IndexBuilder`` embeds them; the benchmark derives
+    them), but must be ``engine``/``model`` vectors of ``dim`` dimensions, normalised.
+    Returns the generation's name. The caller holds the build lock, if it needs one.
+    """
+    index_dir = Path(index_dir)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    generation = f"gen-{stamp}"
+    tmp = index_dir / f".tmp-{generation}"
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".tmp-gen-"))
+        vector_index = _write_chunk_vectors(tmp / "vectors.faiss", dim, [e.chunk_vectors for e in entries], exact_limit)
+        n_sentences = sum(len(e.sentence_vectors) for e in entries)
+        _write_flat(tmp / "sentences.faiss", dim, (e.sentence_vectors for e in entries), n_sentences)
+        _write_json(tmp / "chunks.json", (c.to_dict() for e in entries for c in e.chunks))
+        _write_json(tmp / "articles.json", (e.article.to_dict() for e in entries))
+        _write_json(tmp / "sentences.json", ([e.article.id, s, t] for e in entries for s, t in e.sentences))
+        BM25.from_words(expanded_syllables(bm25_text(c.title, c.text)) for e in entries for c in e.chunks).save(
+            tmp / BM25_FILE
+        )
+        files = {}
+        for name in (*DATA_FILES, BM25_FILE):
+            path = tmp / name
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+            files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        tmp.chmod(0o755)
+        os.replace(tmp, index_dir / generation)
+    except (OSError, RuntimeError) as err:  # FAISS reports a failed write as RuntimeError
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0][:120]
+        raise IndexWriteError(f"Cannot write the index at {index_dir} ({reason}).",
+                              "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "created": old_manifest.get("created", now) if old_manifest else now,
+        "updated": now,
+        "embedding": {"engine": engine, "model": model, "dim": dim},
+        "pipeline": pipeline,
+        "generation": generation,
+        "vector_index": vector_index,
+        "files": files,
+        "articles": {
+            e.article.id: {
+                "sha256": e.article.sha256,
+                "title": e.article.title,
+                "date": e.article.date,
+                "chunks": len(e.chunks),
+            }
+            for e in entries
+        },
+        "counts": {
+            "articles": len(entries),
+            "chunks": sum(len(e.chunks) for e in entries),
+            "sentences": n_sentences,
+        },
+    }
+    manifest["checksum"] = manifest_checksum(manifest)
+    try:
+        _atomic_write(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+    except OSError as err:  # the previous manifest, and its generation, are still in place
+        shutil.rmtree(index_dir / generation, ignore_errors=True)
+        raise IndexWriteError(f"Cannot write the index manifest in {index_dir} ({err.strerror}).",
+                              "Free disk space or fix the directory's permissions, then rerun `rag index`.") from err
+    for stale in index_dir.glob("gen-*"):
+        if stale.name != generation:
             shutil.rmtree(stale, ignore_errors=True)
+    for stale in index_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return generation

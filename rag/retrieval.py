@@ -10,7 +10,6 @@ silently returning other years. Does not cover: choosing sentences or writing an
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +21,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.bm25 import BM25, bm25_text
 from rag.chunking import Chunk
-from rag.dates import Period
+from rag.dates import Period, precision_of
 from rag.embeddings import EngineEmbeddings
 from rag.index import Index
 from rag.query import Query, analyze
-from rag.text import lexical_tokens
+from rag.text import expanded_syllables, lexical_tokens
 
 # Longest text embedded for a question. The longest of the dev, test and holdout sets is 557
 # characters; a question cut at RAG_MAX_QUESTION_CHARS (1000) plus its terms would be ~1.5x
@@ -58,32 +58,54 @@ class Retrieval:
     parts: list[Retrieval] = field(default_factory=list)  # one per part of a two-part question
 
 
-class BM25:
-    """Okapi BM25 over pre-tokenised documents."""
+class ChunkDates:
+    """Every chunk's publication and event dates as arrays of day numbers, so filtering a
+    corpus of any size by a period is a few array comparisons, not a loop over chunks."""
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.n = len(docs)
-        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avg = float(self.lengths.mean()) if self.n else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
-                self.postings[term].append((i, tf))
-        self.idf = {
-            t: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()
-        }
+    _NONE = (2**31 - 1, -(2**31))  # (start, end) of a missing date: overlaps nothing
 
-    def scores(self, terms: Sequence[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        for term in set(terms):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i, tf in self.postings[term]:
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg)
-                out[i] += idf * tf * (self.k1 + 1) / norm
-        return out
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        days: dict[str | None, tuple[int, int]] = {None: self._NONE}
+
+        def span(iso: str | None) -> tuple[int, int]:
+            if iso not in days:
+                p = Period.from_iso(iso)
+                days[iso] = (p.start.toordinal(), p.end.toordinal())
+            return days[iso]
+
+        pub = np.array([span(c.date) for c in chunks], dtype=np.int64).reshape(-1, 2)
+        self.pub_start, self.pub_end = pub[:, 0], pub[:, 1]
+        rows, starts, ends, year_only = [], [], [], []
+        for row, chunk in enumerate(chunks):
+            for iso in chunk.event_dates:
+                start, end = span(iso)
+                rows.append(row)
+                starts.append(start)
+                ends.append(end)
+                year_only.append(precision_of(iso) == "year")
+        self.n = len(chunks)
+        self.event_row = np.array(rows, dtype=np.int64)
+        self.event_start = np.array(starts, dtype=np.int64)
+        self.event_end = np.array(ends, dtype=np.int64)
+        self.event_year_only = np.array(year_only, dtype=bool)
+
+    def published_in(self, period: Period) -> np.ndarray:
+        """Mask of the chunks whose article was published in ``period``."""
+        return (self.pub_start <= period.end.toordinal()) & (period.start.toordinal() <= self.pub_end)
+
+    def match(self, periods: Sequence[Period]) -> np.ndarray:
+        """``date_match`` of every chunk, as an array."""
+        best = np.zeros(self.n, dtype=np.float32)
+        published = np.zeros(self.n, dtype=bool)
+        for period in periods:
+            published |= self.published_in(period)
+            overlap = (self.event_start <= period.end.toordinal()) & (period.start.toordinal() <= self.event_end)
+            year_value = 0.5 if period.precision in ("year", "years") else 0.0
+            value = np.where(self.event_year_only, year_value, 0.8).astype(np.float32)
+            hit = overlap & (value > 0)
+            np.maximum.at(best, self.event_row[hit], value[hit])
+        best[published] = 1.0
+        return best
 
 
 def date_match(chunk: Chunk, periods: Sequence[Period]) -> float:
@@ -125,10 +147,18 @@ class HybridRetriever(BaseRetriever):
     per_article: int = 4  # at most this many chunks of one article, while others are left
     tokenizer: Callable[[str], list[str]] = lexical_tokens
     bm25: Any = None
+    dates: Any = None  # ChunkDates of the index's chunks
 
     def model_post_init(self, __context: Any) -> None:
         if self.bm25 is None:
-            self.bm25 = BM25([self.tokenizer(f"{c.title}\n{c.text}") for c in self.index.chunks])
+            if self.index.bm25 is not None and self.tokenizer is lexical_tokens:
+                self.bm25 = self.index.bm25  # saved with the index: nothing to tokenise
+            elif self.tokenizer is lexical_tokens:  # an index from before bm25.npz
+                self.bm25 = BM25.from_words(expanded_syllables(bm25_text(c.title, c.text)) for c in self.index.chunks)
+            else:
+                self.bm25 = BM25(self.tokenizer(bm25_text(c.title, c.text)) for c in self.index.chunks)
+        if self.dates is None:
+            self.dates = ChunkDates(self.index.chunks)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
@@ -190,39 +220,42 @@ class HybridRetriever(BaseRetriever):
     ) -> Retrieval:
         chunks = self.index.chunks
         k = k or self.top_k
-        rows: list[int] | None = None
+        allowed: np.ndarray | None = None  # mask of the chunks that may be returned (None: all)
         if within is not None:
-            rows = [i for i, c in enumerate(chunks) if c.date and Period.from_iso(c.date).overlaps(within)]
-        if not chunks or rows == []:
-            return Retrieval(query, [], None, ["no article in the chosen date range"] if rows == [] else [])
+            allowed = self.dates.published_in(within)
+        if not chunks or (allowed is not None and not allowed.any()):
+            no_rows = allowed is not None and not allowed.any()
+            return Retrieval(query, [], None, ["no article in the chosen date range"] if no_rows else [])
         dates = np.zeros(len(chunks), dtype=np.float32)
         covered: bool | None = None
         notes: list[str] = []
         if query.periods:
-            dates = np.array([date_match(c, query.periods) for c in chunks], dtype=np.float32)
-            allowed_rows = set(rows) if rows is not None else None
-            candidates = [int(i) for i in np.flatnonzero(dates > 0) if allowed_rows is None or int(i) in allowed_rows]
-            covered = bool(candidates)
+            dates = self.dates.match(query.periods)
+            candidates = dates > 0 if allowed is None else (dates > 0) & allowed
+            covered = bool(candidates.any())
             if covered:
-                rows = candidates
+                allowed = candidates
             else:
                 notes.append("no article covers " + ", ".join(p.iso for p in query.periods))
+        rows = None if allowed is None else np.flatnonzero(allowed)
         if query_vector is None:
             query_vector = self.embeddings.embed_queries([self.dense_text(query)])[0]
         dense_hits = self.index.search(query_vector, self.fetch_k, rows=rows)
         dense = {row: score for row, score in dense_hits}
-        lexical = self.bm25.scores(self.query_terms(query))
-        allowed = np.zeros(len(chunks), dtype=bool)
-        allowed[rows if rows is not None else slice(None)] = True
-        lex_order = [int(i) for i in np.argsort(-lexical, kind="stable") if allowed[i] and lexical[i] > 0][: self.fetch_k]
+        terms = self.query_terms(query)
+        lex_order, lex_scores = self.bm25.top(terms, self.fetch_k, allowed)
         fused: dict[int, float] = defaultdict(float)
         for rank, (row, _) in enumerate(dense_hits):
             fused[row] += 1.0 / (self.rrf_k + rank + 1)
-        for rank, row in enumerate(lex_order):
+        for rank, row in enumerate(lex_order.tolist()):
             fused[row] += 1.0 / (self.rrf_k + rank + 1)
         for row in fused:
             fused[row] += self.date_weight * float(dates[row])
         ranked = self._diversify(sorted(fused, key=lambda r: (-fused[r], r)), k)
+        lexical = dict(zip(lex_order.tolist(), lex_scores.tolist(), strict=True))
+        missing = [r for r in ranked if r not in lexical]
+        if missing:
+            lexical.update(zip(missing, self.bm25.score_rows(terms, missing).tolist(), strict=True))
         hits = [
             Hit(chunks[r], r, fused[r], dense.get(r), float(lexical[r]), float(dates[r])) for r in ranked
         ]

@@ -9,7 +9,6 @@ words (measured, and syllable bigrams did better for retrieval here; see README)
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -41,11 +40,36 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", decomposed)
 
 
-def fold(text: str) -> str:
-    """Accent-fold and lower-case: NFD, combining marks dropped, đ->d (the eval rules' folding)."""
+def _fold_slow(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.replace("đ", "d").replace("Đ", "D").lower()
+
+
+# Folding is character by character (NFD decomposes each character on its own and every
+# combining mark is dropped; the only context-dependent lower-casing, Greek final sigma,
+# lies outside these ranges), so text made only of these characters folds through a table.
+_TABLE_RANGES = ((0, 0x7F), (0x80, 0x24F), (0x300, 0x36F), (0x1E00, 0x1EFF), (0x2000, 0x206F), (0x20A0, 0x20CF))
+_OUTSIDE_TABLE = re.compile("[^" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _TABLE_RANGES) + "]")
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> list[str]:
+    """Code point -> its folded text, for the code points of ``_TABLE_RANGES`` (a list: fastest for translate)."""
+    table = [chr(cp) for cp in range(_TABLE_RANGES[-1][1] + 1)]
+    for lo, hi in _TABLE_RANGES:
+        for cp in range(lo, hi + 1):
+            table[cp] = _fold_slow(chr(cp))
+    return table
+
+
+def fold(text: str) -> str:
+    """Accent-fold and lower-case: NFD, combining marks dropped, đ->d (the eval rules' folding)."""
+    if text.isascii():
+        return text.lower()
+    if _OUTSIDE_TABLE.search(text):
+        return _fold_slow(text)
+    return text.translate(_fold_table())
 
 
 # ---------------------------------------------------------------- tokens
@@ -65,16 +89,27 @@ def abbreviations() -> dict[str, list[str]]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _syllable_table() -> list[str]:
+    """Like ``_fold_table``, with every character that cannot be part of a syllable made a space."""
+    return [re.sub(r"[^0-9a-z]", " ", folded) for folded in _fold_table()]
+
+
 def syllables(text: str) -> list[str]:
     """Folded syllable tokens (Vietnamese writes one syllable per space-separated token)."""
-    return _WORD.findall(fold(text))
+    if _OUTSIDE_TABLE.search(text):
+        return _WORD.findall(fold(text))
+    return text.translate(_syllable_table()).split()
 
 
 def expanded_syllables(text: str) -> list[str]:
     """Folded syllables with known abbreviations spelled out (``bdbp`` -> ``bo doi bien phong``)."""
     table = abbreviations()
+    found = syllables(text)
+    if table.keys().isdisjoint(found):
+        return found
     out: list[str] = []
-    for syl in syllables(text):
+    for syl in found:
         out.extend(table.get(syl, (syl,)))
     return out
 
@@ -87,7 +122,7 @@ def padded(text: str) -> str:
 def lexical_tokens(text: str) -> list[str]:
     """Tokens for BM25: folded syllables plus adjacent-syllable bigrams (``bien_gioi``)."""
     syl = expanded_syllables(text)
-    return syl + [f"{a}_{b}" for a, b in itertools.pairwise(syl)]
+    return syl + list(map("{}_{}".format, syl, syl[1:]))
 
 
 # ---------------------------------------------------------------- sentences
