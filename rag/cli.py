@@ -50,8 +50,12 @@ def _progress_bar(desc: str, unit: str) -> tuple[Callable[[int, int, str], None]
             bar["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
         b = bar["bar"]
         b.total = total
+        changed = label[:40] != bar.get("label")
+        bar["label"] = label[:40]
         b.set_postfix_str(label[:40], refresh=False)
         b.update(done - b.n)
+        if changed:  # a new stage ("embedding 3 articles") is shown at once, whatever tqdm's interval
+            b.refresh()
 
     def close() -> None:
         if "bar" in bar:

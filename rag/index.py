@@ -552,28 +552,44 @@ class IndexBuilder:
             loaded = {path: self._one(path, reusable, old_hashes, report) for path in files}
             # 2. one copy of each article text: an indexed one wins, else the first by name
             keep = self._unique({p: item for p, item in loaded.items() if item is not None}, report)
-            # 3. embed what is new or changed, many articles per call
+            # 3. embed what is new or changed, many articles per call; the progress counts
+            #    the files finished (reused, skipped, or embedded)
             slots: list[IndexEntry | None] = []
             pending: list[_Pending] = []
-            for done, path in enumerate(files):
+            done = 0
+
+            def finish(count: int, name: str) -> None:
+                nonlocal done
+                done += count
                 if progress:
-                    progress(done, len(files), article_id(path))
+                    progress(done, len(files), name)
+
+            def embed() -> None:
+                batch = len(pending)
+                if batch and progress:  # shown during the (slow) embedding
+                    progress(done, len(files), f"embedding {batch} article{'s' if batch > 1 else ''}")
+                self._embed(pending, slots, cache)
+                finish(batch, "")
+
+            if progress:
+                progress(0, len(files), "")
+            for path in files:
                 entry = keep.get(path)
                 if entry is None:
-                    continue
-                if isinstance(entry, _Pending):
+                    finish(1, "")
+                elif isinstance(entry, _Pending):
+                    self._check_content(path, entry, report)
                     (report.changed if entry.article.id in old_hashes else report.added).append(entry.article.id)
                     entry.slot = len(slots)
                     pending.append(entry)
                     slots.append(None)
                     if sum(len(p.texts) for p in pending) >= self.batch_texts:
-                        self._embed(pending, slots, cache)
-                    continue
-                report.unchanged += 1
-                slots.append(entry)
-            self._embed(pending, slots, cache)
-            if progress:
-                progress(len(files), len(files), "")
+                        embed()
+                else:
+                    report.unchanged += 1
+                    slots.append(entry)
+                    finish(1, "")
+            embed()
             entries = [e for e in slots if e is not None]
             report.removed = sorted(set(old_hashes) - {e.article.id for e in entries})
             report.articles = len(entries)
@@ -633,16 +649,21 @@ class IndexBuilder:
                 return reusable[aid]
             self._warn(report, f"skipped {err}")
             return None
-        if article.date is None:
-            self._warn(report, undated_warning(path))
         sentences = sentence_spans(article.body)
-        flagged = [article.body[s:e] for s, e in sentences if instruction_like(article.body[s:e])]
-        if flagged:
-            self._warn(report, f"{path.name}: {len(flagged)} sentence(s) read like instructions to an AI model "
-                               f"(“{flagged[0][:80]}”); indexed as data, never followed or quoted in answers.")
         chunks = chunk_article(article, self.chunk_chars, spans=sentences)
         texts = [c.embed_text() for c in chunks] + [article.body[s:e] for s, e in sentences]
         return _Pending(-1, article, chunks, sentences, texts)
+
+    def _check_content(self, path: Path, entry: _Pending, report: BuildReport) -> None:
+        """Warn about a new or changed article without a date, or with sentences that read
+        like instructions to an AI model (indexed as data all the same)."""
+        article = entry.article
+        if article.date is None:
+            self._warn(report, undated_warning(path))
+        flagged = [article.body[s:e] for s, e in entry.sentences if instruction_like(article.body[s:e])]
+        if flagged:
+            self._warn(report, f"{path.name}: {len(flagged)} sentence(s) read like instructions to an AI model "
+                               f"(“{flagged[0][:80]}”); indexed as data, never followed or quoted in answers.")
 
     def _unique(self, loaded: dict[Path, IndexEntry | _Pending], report: BuildReport) -> dict[Path, IndexEntry | _Pending]:
         """Drop files whose cleaned text another file already has (with a warning naming both)."""

@@ -142,7 +142,8 @@ def test_a_killed_index_build_leaves_the_previous_index_answering(real_settings,
     build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     seen = _read_in_background(build.stderr)
     deadline = time.monotonic() + 240
-    # the progress bar counts files: at 6 of 9 the first new article is embedded and the second is under way
+    # the progress bar counts files finished: at 6 of 9 the five unchanged and the duplicate are done and the
+    # three new articles are being embedded
     while not re.search(r"\b[6-8]/9\b", "".join(seen)):
         assert build.poll() is None, "the build finished before it could be killed: " + "".join(seen)
         assert time.monotonic() < deadline, "no progress: " + "".join(seen)
