@@ -459,13 +459,12 @@ class IndexBuilder:
                 entry = self._one(path, reusable, old_hashes, report)
                 if isinstance(entry, _Pending):
                     entry.slot = len(slots)
+                    slots.append(None)  # filled in when its batch is embedded
                     pending.append(entry)
-                    entry = None
                     if sum(len(p.texts) for p in pending) >= self.batch_texts:
                         self._embed(pending, slots, cache)
-                elif entry is None:
-                    continue
-                slots.append(entry)
+                elif entry is not None:
+                    slots.append(entry)
             self._embed(pending, slots, cache)
             if progress:
                 progress(len(files), len(files), "")
