@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint eval clean
+.PHONY: run test lint eval bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(BIN)/.installed
 
 eval: $(BIN)/.installed
 	$(BIN)/rag eval --qa eval/qa_dev.jsonl --out eval/out --baseline
+
+# The benchmark (bench/README.md): ingestion, queries at 1k/10k/100k articles, recall, cold start;
+# about 25-30 min on 2 cores; writes bench/results/results.json and results.md
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .rag-index eval/out test-artifacts

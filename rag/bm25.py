@@ -126,23 +126,6 @@ class BM25:
             np.add.at(out, self.rows[s:e], self.weights[s:e])  # unbuffered: ~3x a fancy-index +=
         return out
 
-    def score_rows(self, terms: Sequence[str], rows: Sequence[int]) -> np.ndarray:
-        """The scores of some documents only."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.zeros(len(rows), dtype=np.float32)
-        for t in self._ids(terms):
-            out += self._lookup(t, rows)
-        return out
-
-    def _lookup(self, t: int, rows: np.ndarray) -> np.ndarray:
-        """Term ``t``'s weight in each of ``rows`` (0 where absent)."""
-        s, e = self.indptr[t], self.indptr[t + 1]
-        col = self.rows[s:e]
-        if not len(col):
-            return np.zeros(len(rows), dtype=np.float32)
-        at = np.minimum(np.searchsorted(col, rows), len(col) - 1)
-        return np.where(col[at] == rows, self.weights[s + at], 0.0).astype(np.float32)
-
     def top(
         self, terms: Sequence[str], k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -152,14 +135,28 @@ class BM25:
         if k <= 0 or not self._ids(terms):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores = self.scores(terms)
+        rows = self.best(scores, k, allowed)
+        return rows, scores[rows]
+
+    def best(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """The ``k`` documents with the highest ``scores`` > 0 (among ``allowed``), best first,
+        ties by document number, without sorting every score: any ``k`` documents' scores
+        give a floor under the k-th best, and only the documents at or above it are sorted."""
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64)
+        floor = np.finfo(np.float32).tiny
+        if self.n > 4 * k:
+            sample = scores[:: max(1, self.n // (64 * k))]  # spread over the corpus
+            if allowed is not None:
+                sample = sample[allowed[:: max(1, self.n // (64 * k))]]
+            sample = sample[sample > 0]
+            if len(sample) >= k:
+                floor = max(floor, float(np.partition(sample, len(sample) - k)[len(sample) - k]))
+        keep = scores >= floor
         if allowed is not None:
-            scores[~allowed] = 0.0
-        if self.n > k:
-            kth = float(np.partition(scores, self.n - k)[self.n - k])  # k-th highest score
-            cand = np.flatnonzero(scores >= max(kth, np.finfo(np.float32).tiny))
-        else:
-            cand = np.flatnonzero(scores > 0)
-        return _best(cand, scores, k)
+            keep &= allowed
+        cand = np.flatnonzero(keep)
+        return _best(cand, scores, k)[0]
 
 
 def _merge(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_terms: int) -> tuple[np.ndarray, ...]:

@@ -136,8 +136,15 @@ class Index:
     def search(
         self, query: np.ndarray, k: int, rows: Sequence[int] | np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """Top ``k`` ``(row, inner product)`` for one query vector, optionally among ``rows``."""
-        if self.vectors.ntotal == 0 or k <= 0 or (rows is not None and len(rows) == 0):
+        """Top ``k`` ``(row, inner product)`` for one query vector, optionally among ``rows``
+        (row numbers, or a boolean mask over all rows)."""
+        mask = None
+        if rows is not None and np.asarray(rows).dtype == bool:
+            mask = np.asarray(rows)
+            count = int(np.count_nonzero(mask))
+        else:
+            count = None if rows is None else len(rows)
+        if self.vectors.ntotal == 0 or k <= 0 or count == 0:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if q.shape[1] != self.vectors.d:
@@ -147,23 +154,30 @@ class Index:
             )
         params = None
         bitmap = None
-        if rows is not None:
-            rows = np.asarray(rows, dtype=np.int64)
-            k = min(k, len(rows))
+        if count is not None:
+            k = min(k, count)
             if not self.approximate:
-                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+                ids = np.flatnonzero(mask) if mask is not None else np.asarray(rows, dtype=np.int64)
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
             else:
                 # a bitmap (O(1) membership at any size), and as many more lists probed as the
                 # selection is smaller than the index: the same number of allowed rows is scanned
                 # (all lists - an exact search over the selection - when it is small)
-                mask = np.zeros(self.vectors.ntotal, dtype=bool)
-                mask[rows] = True
+                if mask is None:
+                    mask = np.zeros(self.vectors.ntotal, dtype=bool)
+                    mask[np.asarray(rows, dtype=np.int64)] = True
                 bitmap = np.packbits(mask, bitorder="little")
                 sel = faiss.IDSelectorBitmap(self.vectors.ntotal, faiss.swig_ptr(bitmap))
-                share = len(rows) / self.vectors.ntotal
+                share = count / self.vectors.ntotal
                 nprobe = min(self.vectors.nlist, int(np.ceil(self.vectors.nprobe / share)))
                 params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
-        scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+        # one query: one thread is faster than a team (measured 6 against 8-20 ms at 1.4M chunks)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.vectors.search(q, min(k, self.vectors.ntotal), params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         del bitmap  # the selector points into it until the search is done
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -581,8 +595,8 @@ class IndexBuilder:
                     self._check_content(path, entry, report)
                     (report.changed if entry.article.id in old_hashes else report.added).append(entry.article.id)
                     entry.slot = len(slots)
+                    slots.append(None)  # filled in when its batch is embedded
                     pending.append(entry)
-                    slots.append(None)
                     if sum(len(p.texts) for p in pending) >= self.batch_texts:
                         embed()
                 else:

@@ -73,7 +73,7 @@ class ChunkDates:
                 days[iso] = (p.start.toordinal(), p.end.toordinal())
             return days[iso]
 
-        pub = np.array([span(c.date) for c in chunks], dtype=np.int64).reshape(-1, 2)
+        pub = np.array([span(c.date) for c in chunks], dtype=np.int32).reshape(-1, 2)
         self.pub_start, self.pub_end = pub[:, 0], pub[:, 1]
         rows, starts, ends, year_only = [], [], [], []
         for row, chunk in enumerate(chunks):
@@ -85,8 +85,8 @@ class ChunkDates:
                 year_only.append(precision_of(iso) == "year")
         self.n = len(chunks)
         self.event_row = np.array(rows, dtype=np.int64)
-        self.event_start = np.array(starts, dtype=np.int64)
-        self.event_end = np.array(ends, dtype=np.int64)
+        self.event_start = np.array(starts, dtype=np.int32)
+        self.event_end = np.array(ends, dtype=np.int32)
         self.event_year_only = np.array(year_only, dtype=bool)
 
     def published_in(self, period: Period) -> np.ndarray:
@@ -237,25 +237,20 @@ class HybridRetriever(BaseRetriever):
                 allowed = candidates
             else:
                 notes.append("no article covers " + ", ".join(p.iso for p in query.periods))
-        rows = None if allowed is None else np.flatnonzero(allowed)
         if query_vector is None:
             query_vector = self.embeddings.embed_queries([self.dense_text(query)])[0]
-        dense_hits = self.index.search(query_vector, self.fetch_k, rows=rows)
+        dense_hits = self.index.search(query_vector, self.fetch_k, rows=allowed)
         dense = {row: score for row, score in dense_hits}
-        terms = self.query_terms(query)
-        lex_order, lex_scores = self.bm25.top(terms, self.fetch_k, allowed)
+        lexical = self.bm25.scores(self.query_terms(query))
+        lex_order = self.bm25.best(lexical, self.fetch_k, allowed).tolist()
         fused: dict[int, float] = defaultdict(float)
         for rank, (row, _) in enumerate(dense_hits):
             fused[row] += 1.0 / (self.rrf_k + rank + 1)
-        for rank, row in enumerate(lex_order.tolist()):
+        for rank, row in enumerate(lex_order):
             fused[row] += 1.0 / (self.rrf_k + rank + 1)
         for row in fused:
             fused[row] += self.date_weight * float(dates[row])
         ranked = self._diversify(sorted(fused, key=lambda r: (-fused[r], r)), k)
-        lexical = dict(zip(lex_order.tolist(), lex_scores.tolist(), strict=True))
-        missing = [r for r in ranked if r not in lexical]
-        if missing:
-            lexical.update(zip(missing, self.bm25.score_rows(terms, missing).tolist(), strict=True))
         hits = [
             Hit(chunks[r], r, fused[r], dense.get(r), float(lexical[r]), float(dates[r])) for r in ranked
         ]
