@@ -149,11 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         say("sample corpus: latency ...")
         sample = {"articles": 5, "build": results["sample_build"]}
         sample["queries"] = run_task("queries", index_dir=sample_index, qa=QA, repeat=args.repeat,
-                                     queries_path=None)
-        sample["baseline"] = run_task("baseline", articles_dir=articles, qa=QA, repeat=args.repeat)
+                                     queries_path=None, baseline_articles=articles)
         q = sample["queries"]
         say(f"  embed p50 {q['embed']['p50_ms']} ms, ask p50 {q['ask']['p50_ms']} ms, "
-            f"baseline p50 {sample['baseline']['ask']['p50_ms']} ms")
+            f"baseline p50 {q['baseline']['ask']['p50_ms']} ms")
         say(f"cold start x{args.cold_runs} ...")
         colds = []
         for _ in range(args.cold_runs):
@@ -192,13 +191,9 @@ def main(argv: list[str] | None = None) -> None:
                                         queries_path=queries_path)
             q = entry["queries"]
             say(f"  load {q['load_index_s']} s, first answer {q['first_answer_s']} s, "
-                f"ask p50 {q['ask']['p50_ms']} ms (first pass {q['ask_first_pass']['p50_ms']} ms)")
-            say(f"{n:,} articles: baseline and recall ...")
-            entry["baseline"] = run_task("baseline", index_dir=index_dir, qa=QA, repeat=args.repeat,
-                                         queries_path=queries_path)
-            bl = entry["baseline"]
-            say(f"  baseline ask p50 {bl['ask']['p50_ms']} ms" + (f", recall@10 {bl['recall_at_10']}"
-                                                                   if "recall_at_10" in bl else ""))
+                f"embed p50 {q['embed']['p50_ms']} ms, ask p50 {q['ask']['p50_ms']} ms, "
+                f"baseline p50 {q['baseline']['ask']['p50_ms']} ms"
+                + (f", recall@10 {q['recall_at_10']}" if "recall_at_10" in q else ""))
             results["sizes"][str(n)] = entry
             shutil.rmtree(index_dir, ignore_errors=True)
 
@@ -239,7 +234,7 @@ def targets(r: dict) -> list[dict]:
         add("warm ask p50 at 100k articles (ms)", big["queries"]["ask"]["p50_ms"], TARGETS["ask_p50_100k_ms"],
             "max", " ms")
     for n, entry in r.get("sizes", {}).items():
-        recall = entry.get("baseline", {}).get("recall_at_10")
+        recall = entry.get("queries", {}).get("recall_at_10")
         if recall is not None:
             add(f"approximate index recall@10 vs exact ({int(n):,} articles)", recall, TARGETS["recall_at_10"], "min")
     cold = r.get("cold_start", {}).get("median")
@@ -297,50 +292,51 @@ def markdown(r: dict) -> str:
     sizes = r.get("sizes", {})
     lines += [
         "",
-        "## Queries (warm; milliseconds; `ask` = retrieval + extractive answer)",
+        "## Queries (warm; milliseconds; `ask` = retrieval + extractive answer; p50 / p95 over every "
+        "question and pass; the baseline asked right after each `ask`)",
         "",
-        "| articles | chunks | index | embed question p50 | retrieval p50 / p95 | ask p50 / p95 | ask, first "
-        "pass p50 | ask, repeated p50 | baseline ask p50 / p95 | ask / baseline (p50) | ask / embed (p50) |",
-        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| articles | chunks | index | embed question | retrieval | ask | ask, first pass / repeated | "
+        "ask, best of passes | ask minus its embedding | baseline ask | ask / baseline | ask / embed |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n, e in sizes.items():
         if "queries" not in e:
-            lines.append(f"| {n} | – | – | skipped: {e.get('skipped')} | | | | | | | |")
+            lines.append(f"| {n} | – | – | skipped: {e.get('skipped')} | | | | | | | | |")
             continue
-        q, bl = e["queries"], e.get("baseline", {})
-        chunks = e.get("build", {}).get("chunks") or e.get("build", {}).get("chunks", "")
+        q = e["queries"]
+        bl = q["baseline"]["ask"]
         kind = e.get("build", {}).get("vector_index", {}).get("type", "flat")
         label = "5 (sample)" if n == "sample" else f"{int(n):,}"
-        ratio_bl = q["ask"]["p50_ms"] / bl["ask"]["p50_ms"] if bl.get("ask") else None
         lines.append(
-            f"| {label} | {chunks:,} | {kind} | {_ms(q['embed'])} | {_ms(q['retrieve'])} / "
-            f"{_ms(q['retrieve'], 'p95_ms')} | {_ms(q['ask'])} / {_ms(q['ask'], 'p95_ms')} | "
-            f"{_ms(q['ask_first_pass'])} | {_ms(q['ask_repeated'])} | {_ms(bl.get('ask'))} / "
-            f"{_ms(bl.get('ask'), 'p95_ms')} | {f'{ratio_bl:.2f}' if ratio_bl else '–'} | "
-            f"{q['ask']['p50_ms'] / q['embed']['p50_ms']:.2f} |"
+            f"| {label} | {e.get('build', {}).get('chunks', 0):,} | {kind} | {_ms(q['embed'])} / "
+            f"{_ms(q['embed'], 'p95_ms')} | {_ms(q['retrieve'])} / {_ms(q['retrieve'], 'p95_ms')} | "
+            f"{_ms(q['ask'])} / {_ms(q['ask'], 'p95_ms')} | {_ms(q['ask_first_pass'])} / {_ms(q['ask_repeated'])} | "
+            f"{_ms(q['ask_best_of_repeats'])} | {_ms(q['ask_minus_embed'])} | {_ms(bl)} / {_ms(bl, 'p95_ms')} | "
+            f"{q['ask']['p50_ms'] / bl['p50_ms']:.2f} | {q['ask']['p50_ms'] / q['embed']['p50_ms']:.2f} |"
         )
     lines += [
         "",
         "## Indexes",
         "",
-        "| articles | chunks | sentences | chunk index | build | on disk | peak memory build / queries / "
-        "baseline | load | first answer | recall@10 (tie-tolerant / by id) | filtered recall@10 |",
+        "| articles | chunks | sentences | chunk index | build | on disk | peak memory build / queries | load | "
+        "first answer | recall@10 (tie-tolerant / by id) | filtered recall@10 |",
         "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n, e in sizes.items():
         if "queries" not in e:
             continue
-        b, q, bl = e.get("build", {}), e["queries"], e.get("baseline", {})
+        b, q = e.get("build", {}), e["queries"]
         vi = b.get("vector_index", {"type": "flat"})
         kind = vi["type"] + (f" (nlist {vi['nlist']}, nprobe {vi['nprobe']})" if vi["type"] == "ivf" else "")
         build_s = b.get("build_s", b.get("ingest_s"))
-        recall = f"{bl['recall_at_10']} / {bl['recall_at_10_by_id']}" if "recall_at_10" in bl else "exact"
+        recall = f"{q['recall_at_10']} / {q['recall_at_10_by_id']}" if "recall_at_10" in q else "exact"
+        filtered = (f"{q['filtered_recall_at_10']} ({q['filtered_queries']} questions)"
+                    if q.get("approximate") else "exact")
         label = "5 (sample)" if n == "sample" else f"{int(n):,}"
         lines.append(
             f"| {label} | {b.get('chunks', 0):,} | {b.get('sentences', 0):,} | {kind} | {build_s} s | "
-            f"{b.get('index_bytes', 0) / 1e6:.0f} MB | {b.get('peak_rss_mb', 0):.0f} / {q['peak_rss_mb']:.0f} / "
-            f"{bl.get('peak_rss_mb', 0):.0f} MB | {q['load_index_s']} s | {q['first_answer_s']} s | {recall} | "
-            f"{q.get('filtered_recall_at_10', '–') if q.get('approximate') else 'exact'} |"
+            f"{b.get('index_bytes', 0) / 1e6:.0f} MB | {b.get('peak_rss_mb', 0):.0f} / {q['peak_rss_mb']:.0f} MB | "
+            f"{q['load_index_s']} s | {q['first_answer_s']} s | {recall} | {filtered} |"
         )
     cold = r.get("cold_start", {}).get("median")
     if cold:

@@ -38,13 +38,19 @@ class BaselinePipeline:
         self.index.add(vectors)
 
     @classmethod
-    def from_vectors(cls, embeddings: EngineEmbeddings, chunks: list[Document], vectors: np.ndarray) -> BaselinePipeline:
+    def from_vectors(
+        cls, embeddings: EngineEmbeddings, chunks: list[Document], vectors: np.ndarray | faiss.IndexFlat
+    ) -> BaselinePipeline:
         """The same pipeline over chunks already split and embedded (``metadata``: ``id``,
-        ``start_index``); the benchmark uses it at corpus sizes no one can embed twice."""
+        ``start_index``), their vectors as an array or a flat FAISS index; the benchmark uses
+        it at corpus sizes no one can embed twice."""
         self = cls(embeddings, None)
         self.chunks = chunks
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        if isinstance(vectors, faiss.Index):
+            self.index = vectors
+        else:
+            self.index = faiss.IndexFlatIP(vectors.shape[1])
+            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return self
 
     def ask(self, question: str) -> Answer:
