@@ -39,7 +39,7 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import Query, analyze, load_lexicon
+from rag.query import Concept, Query, analyze, country_posts, load_lexicon
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
@@ -147,6 +147,12 @@ _THIRD_COUNTRIES = _COUNTRY_KEYS | {"cambodia", "cambodian", "campuchia"}
 
 
 @lru_cache(maxsize=1)
+def _lexicon_words() -> frozenset[str]:
+    """Every word of the lexicon's (English) keys."""
+    return frozenset(w for entry in load_lexicon() for key in entry.keys for w in key.split())
+
+
+@lru_cache(maxsize=1)
 def _english_terms() -> tuple[tuple[str, str], ...]:
     """(folded Vietnamese phrase of two or more words, its English term) from the lexicon."""
     pairs: dict[str, str] = {}
@@ -228,7 +234,24 @@ class ExtractiveAnswerer:
 
     # ---- public
 
+    def with_known_names(self, query: Query) -> Query:
+        """A question typed in lower case or without tone marks ("thieu tuong le duc thai de
+        nghi ...") names people the capitalisation rule cannot see: the people the articles
+        name are found in it, and replace the word pairs and lexicon terms they were read as
+        ("le duc", "thai": Thailand)."""
+        pad = padded(query.text)
+        found = [p for p in self.table.persons if f" {p} " in pad and p not in query.names]
+        if not found:
+            return query
+        words = {w for p in found for w in p.split()}
+        kept = [c for c in query.concepts if c.kind == "name" or not set(c.label.split()) & words]
+        names = tuple(Concept(p, (p,), "name") for p in found)
+        return replace(query, concepts=names + tuple(kept), names=query.names + tuple(found),
+                       parts=tuple(self.with_known_names(p) for p in query.parts))
+
     def run(self, retrieval: Retrieval) -> Answer:
+        retrieval = replace(retrieval, query=self.with_known_names(retrieval.query),
+                            parts=[replace(p, query=self.with_known_names(p.query)) for p in retrieval.parts])
         query = retrieval.query
         retrieved = [h.chunk.article_id for h in retrieval.hits]
         reason = self.precheck(retrieval)
@@ -241,6 +264,11 @@ class ExtractiveAnswerer:
             if pick:
                 picks.append(pick)
         kept = [p for p in picks if p.support >= self.min_support]
+        # "What was signed at the second exchange, and where was it held?": the edition the
+        # whole question names holds for every part
+        edition = ordinals(fold(query.text))
+        if len(picks) > 1 and any(self._other_edition(p.chosen[0].sid, edition) for p in picks):
+            kept = []
         if not kept:
             best = max((p.support for p in picks), default=0.0)
             log.info("abstain: support %.2f < %.2f for %r", best, self.min_support, query.text)
@@ -267,8 +295,14 @@ class ExtractiveAnswerer:
             words = [c for c in query.concepts if c.kind == "word" and c.label in query.focus]
             if words and all(self.table.concept_df(c) == 0 for c in words):
                 return msgs["missing"]
+        if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
+            for phrases in country_posts(query.text):
+                if not any(self.table.in_corpus(p) for p in phrases):
+                    return msgs["missing"]
         for concept in query.concepts:
-            unknown_name = concept.kind == "name" and not self.table.in_corpus(concept.phrases[0])
+            unknown_name = concept.kind == "name" and not self.table.in_corpus(concept.phrases[0]) and not (
+                query.lang == "en" and set(concept.label.split()) <= _lexicon_words()
+            )  # "the Solidarity and Friendship Year": capitalised English words, not a name
             unknown_country = concept.kind == "lexicon" and concept.label in _COUNTRY_KEYS
             if unknown_name or (unknown_country and self.table.concept_df(concept) == 0):
                 return msgs["name"].format(name=concept.label.title())
@@ -323,12 +357,17 @@ class ExtractiveAnswerer:
         for cand in found.values():
             sent = table.sentences[cand.sid]
             # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts
+            people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
+            # in "what did X propose", X is often named a sentence before the one that goes on
+            # saying it (a sentence naming someone else is someone else's)
+            before = table.sentences[cand.sid - 1].padded if query.qtype == "what" and cand.sid and not people \
+                and table.sentences[cand.sid - 1].article_id == sent.article_id else ""
             cand.covered = frozenset(
-                i for i, c in enumerate(query.concepts) if weights[i] and covers(sent.padded + sent.refers, c)
+                i for i, c in enumerate(query.concepts) if weights[i] and (
+                    covers(sent.padded + sent.refers, c) or (c.kind == "name" and covers(before, c)))
             )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
-            people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
             cov = sum(weights[i] for i in cand.covered) / total
             cand.features = {
                 **cand.features,
@@ -472,12 +511,16 @@ class ExtractiveAnswerer:
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):
                 return True
-        asked = ordinals(fold(query.text))
-        if asked:
-            said = ordinals(self.table.context(chosen[0].sid) + padded(self.index.articles[best.article_id].title))
-            if said and not asked & said:
-                return True
-        return False
+        return self._other_edition(chosen[0].sid, ordinals(fold(query.text)))
+
+    def _other_edition(self, sid: int, asked: set[int]) -> bool:
+        """Does the passage around ``sid`` speak of another edition ("lần thứ nhất") than
+        the one the question asks about ("the second ...")?"""
+        if not asked:
+            return False
+        sent = self.table.sentences[sid]
+        said = ordinals(self.table.context(sid) + padded(self.index.articles[sent.article_id].title))
+        return bool(said) and not asked & said
 
     # ---- composing the answer
 

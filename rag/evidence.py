@@ -57,7 +57,8 @@ _LEVEL_WORD = {"province": "tinh", "tinh": "tinh", "district": "huyen", "huyen":
 
 # Questions about someone's exact words ("what motto ...", "cụm từ nào trong ngoặc kép")
 _ASKS_WORDING = re.compile(
-    r"\b(motto|mottos|slogan|phrase|phrases|expression|quote|quoted|quotation|catchphrase|wording|in quotes)\b|"
+    r"\b(motto|mottos|slogan|phrase|phrases|expression|quote|quoted|quotation|catchphrase|wording|in quotes|"
+    r"spirit|watchword|watchwords)\b|"
     r"\b(phuong cham|khau hieu|ngoac kep|cum tu|cau noi|tu ngu|nhung chu)\b"
 )
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")

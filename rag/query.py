@@ -105,7 +105,7 @@ def detect_language(text: str) -> str:
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
-    ("where", re.compile(r"\bwhere\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
+    ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
     ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,5}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
     ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
@@ -123,7 +123,7 @@ _NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is
 _LEADS: list[tuple[str, re.Pattern[str]]] = [
     ("who", re.compile(r"^(who|whom|whose)\b")),
     ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
-    ("where", re.compile(r"^(where|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
+    ("where", re.compile(r"^(where|whereabouts|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
     ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition))\b")),
     ("rank", re.compile(r"^(what|which) (\w+ ){0,2}(rank|ranks|post|posts|position|positions|title|titles|role|roles|"
                         r"job|office|capacity)\b|^in what capacity\b")),
@@ -427,3 +427,73 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         focus=focus,
         head_at=head_at,
     )
+
+
+# ---------------------------------------------------------------- posts qualified by a country
+
+# Posts a question may qualify by a country ("Cambodia's defence minister", "Tùy viên quốc
+# phòng Việt Nam tại Lào"): question wording (folded) -> how Vietnamese articles write them.
+_POST_FORMS: dict[str, tuple[str, ...]] = {
+    "bo truong (?:bo )?quoc phong|(?:defen[cs]e|national defen[cs]e) ministers?|ministers? of (?:national )?defen[cs]e":
+        ("bo truong bo quoc phong", "bo truong quoc phong"),
+    "thu truong (?:bo )?quoc phong|deputy (?:defen[cs]e )?ministers?(?: of (?:national )?defen[cs]e)?":
+        ("thu truong bo quoc phong", "thu truong quoc phong", "thu truong"),
+    "tuy vien quoc phong|tuy vien quan su|(?:defen[cs]e|military) attach[eé]s?|attach[eé]s?": ("tuy vien quoc phong",),
+    "tong tham muu truong|chiefs? of (?:the )?general staff": ("tong tham muu truong",),
+    "thu tuong|prime ministers?|premiers?": ("thu tuong",),
+    "chu tich nuoc|presidents?": ("chu tich nuoc",),
+    "dai su|ambassadors?": ("dai su",),
+}
+_COUNTRY_FORMS: dict[str, str] = {
+    "viet nam|vietnam|vietnamese|vn": "viet nam",
+    "lao|laos|laotian": "lao",
+    "campuchia|cambodia|cambodian": "campuchia",
+    "trung quoc|china|chinese": "trung quoc",
+    "thai lan|thailand|thai": "thai lan",
+    "nga|russia|russian": "nga",
+    "nhat ban|japan|japanese": "nhat ban",
+    "an do|india|indian": "an do",
+    "hoa ky|my|united states|american": "hoa ky",
+}
+# What articles put between a post and its country ("Tổng Tham mưu trưởng QĐND Lào")
+_BETWEEN = ("", "bo quoc phong ", "quan doi nhan dan ", "quan doi ", "chinh phu ", "nuoc ", "bo tong tham muu ")
+_C = "|".join(_COUNTRY_FORMS)
+_P = "|".join(f"(?:{p})" for p in _POST_FORMS)
+_POSTS_ASKED = [  # (post, country, location) as named groups
+    re.compile(rf"\b(?P<country>{_C})(?:'s|s')?\s+(?P<post>{_P})(?:\s+(?:in|to|tai|o)\s+(?P<loc>{_C}))?\b"),
+    re.compile(rf"\b(?P<post>{_P})\s+(?:(?:of|from|cua|nuoc)\s+)?(?P<country>{_C})(?:\s+(?:in|to|tai|o)\s+(?P<loc>{_C}))?\b"),
+    re.compile(rf"\b(?P<post>{_P})\s+(?:in|to|tai|o)\s+(?P<loc>{_C})\b"),
+]
+
+
+def _country(word: str | None) -> str | None:
+    if word is None:
+        return None
+    return next(v for k, v in _COUNTRY_FORMS.items() if re.fullmatch(k, word))
+
+
+def country_posts(question: str) -> list[tuple[str, ...]]:
+    """For each post the question ties to a country ("Cambodia's defence minister", "Tùy
+    viên quốc phòng Việt Nam tại Lào"), the folded phrases an article holding that post
+    would use ("bo truong bo quoc phong campuchia", ...). A post of Vietnam's own with no
+    place is left out: Vietnamese news names its own officials without the country."""
+    folded = fold(question)
+    asked: list[tuple[str, ...]] = []
+    taken: list[tuple[int, int]] = []
+    for rx in _POSTS_ASKED:
+        for m in rx.finditer(folded):
+            if any(not (m.end() <= s or m.start() >= e) for s, e in taken):
+                continue
+            taken.append(m.span())
+            forms = next(v for k, v in _POST_FORMS.items() if re.fullmatch(k, m.group("post")))
+            country, loc = _country(m.groupdict().get("country")), _country(m.group("loc"))
+            if loc is None and country in (None, "viet nam"):
+                continue
+            where = f" tai {loc}" if loc else ""
+            # a post "in Laos" held by another country's envoy: any country may sit between
+            between = [country] if country else list(_COUNTRY_FORMS.values())
+            phrases = [f"{p} {b}{c}{where}" for p in forms for b in _BETWEEN for c in between]
+            if loc and country in (None, "viet nam"):
+                phrases += [f"{p}{where}" for p in forms]
+            asked.append(tuple(dict.fromkeys(phrases)))
+    return asked

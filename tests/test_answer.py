@@ -73,6 +73,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Năm 2020, ai là Cục trưởng Cục Bảo vệ biên giới thuộc Bộ Tổng Tham mưu Quân đội nhân dân Lào?", "vi"),
         # Cambodia is in the articles, but not in the passage about what was signed
         ("Tháng 12/2021 Bộ trưởng Phan Văn Giang ký nghị định thư gì với Bộ Quốc phòng Campuchia?", "vi"),
+        # a post tied to a country no article gives it to (only Laos's attaché in Vietnam is named)
+        ("Who was Vietnam's defence attaché in Laos in 2020?", "en"),
+        ("Bộ trưởng Quốc phòng Campuchia dự cuộc gặp ba Bộ trưởng tháng 10/2025 là ai?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -96,6 +99,17 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # the quote names no day: the day its article last named before it ("Sáng 2/6, ...")
         ("On what date did Vietnam's chief of general staff invite Laos's defence leaders to the defence exhibition?",
          "002_7e366184e7ef7842", r"02/06/2022"),
+        # the same post tied to the country the articles give it to is answered
+        ("Who was Laos's defence attaché in Vietnam before Vongxay Inthakham?", "004_3c74da71e6f5db71", r"bangsy"),
+        ("Who hosted the welcome ceremony for the Lao Chief of General Staff at Vietnam's Defence Ministry on 2 June 2022?",
+         "002_7e366184e7ef7842", r"nguyen tan cuong"),
+        # typed without tone marks or capitals: the name is still a name ("thai" is not Thailand),
+        # and the sentence that goes on with what he proposed is found
+        ("thieu tuong le duc thai de nghi hai ben phoi hop ngan chan nhung loai toi pham nao?", "004_3c74da71e6f5db71",
+         r"xuyen bien gioi"),
+        ("Whereabouts on the Vietnamese side did the first border defence friendship exchange with Laos take place?",
+         SIGNING_ARTICLE,
+         r"huong hoa|quang tri"),
         # "Đây là sự kiện trọng đại ..." is quoted with the sentence that names the event
         ("Năm 2025 Lào có sự kiện trọng đại gì?", "003_f334f3650929ce75", r"50 nam .*quoc khanh"),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.query import analyze, detect_language, question_type
+from rag.query import analyze, country_posts, detect_language, question_type
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,7 @@ def test_language(question: str, lang: str) -> None:
         ("What did the new attaché promise to do when he took up the job?", "what"),
         ("What did the minister who hosted them stress?", "what"),
         ("What is the name of the Lao attaché?", "who"),
+        ("Whereabouts did the exchange take place?", "where"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
@@ -98,3 +99,23 @@ def test_statement_verbs_weigh_more_in_what_questions() -> None:
     weight = {c.label: c.weight for c in analyze("What did the new attaché promise?").concepts}
     assert weight["promise"] > weight["attache"] == 1.0
     assert all(c.weight == 1.0 for c in analyze("When did he promise it?").concepts)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who is Cambodia's defence minister?", {"bo truong bo quoc phong campuchia", "bo truong quoc phong campuchia"}),
+        ("Bộ trưởng Quốc phòng Campuchia là ai?", {"bo truong quoc phong campuchia"}),
+        ("Tùy viên quốc phòng Việt Nam tại Lào năm 2020 là ai?", {"tuy vien quoc phong tai lao",
+                                                                "tuy vien quoc phong viet nam tai lao"}),
+        ("Who was the Lao defence attaché in Vietnam?", {"tuy vien quoc phong lao tai viet nam",
+                                                          "tuy vien quoc phong quan doi nhan dan lao tai viet nam"}),
+        # Vietnamese news names Vietnam's own officials without the country: nothing to check
+        ("Who is Vietnam's defence minister?", set()),
+        ("Who signed the protocol?", set()),
+    ],
+)
+def test_country_posts(question: str, expected: set[str]) -> None:
+    asked = country_posts(question)
+    assert len(asked) == (1 if expected else 0)
+    assert expected <= set(asked[0] if asked else ())
