@@ -148,7 +148,7 @@ _THIRD_COUNTRIES = _COUNTRY_KEYS | {"cambodia", "cambodian", "campuchia"}
 
 @lru_cache(maxsize=1)
 def _lexicon_words() -> frozenset[str]:
-    """Every word of the lexicon's (English) keys."""
+    """Every word of the lexicon's keys (English terms, and a few Vietnamese ones)."""
     return frozenset(w for entry in load_lexicon() for key in entry.keys for w in key.split())
 
 
@@ -356,8 +356,8 @@ class ExtractiveAnswerer:
         named = [f" {n} " for n in query.names]
         for cand in found.values():
             sent = table.sentences[cand.sid]
-            # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts
             people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
+            # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts;
             # in "what did X propose", X is often named a sentence before the one that goes on
             # saying it (a sentence naming someone else is someone else's)
             before = table.sentences[cand.sid - 1].padded if query.qtype == "what" and cand.sid and not people \
