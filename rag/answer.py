@@ -542,6 +542,7 @@ class ExtractiveAnswerer:
                 dates = [d.iso for d in mentions if d.start >= sent.start + s and d.end <= sent.start + e]
                 value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
                 value += _WINDOW_TYPE * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
+                value += 0.01 * e / len(sent.text)  # what a clause says follows its verb: later wins a tie
                 if value > best[0]:
                     best = (value, s, e)
         _, s, e = best

@@ -124,7 +124,8 @@ _LEADS: list[tuple[str, re.Pattern[str]]] = [
     ("who", re.compile(r"^(who|whom|whose)\b")),
     ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
     ("where", re.compile(r"^(where|whereabouts|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
-    ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition))\b")),
+    ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition)|"
+                          r"what (was|is|were|are) the (\w+ )?(value|cost|costs|price|worth|amount|sum)( of)?)\b")),
     ("rank", re.compile(r"^(what|which) (\w+ ){0,2}(rank|ranks|post|posts|position|positions|title|titles|role|roles|"
                         r"job|office|capacity)\b|^in what capacity\b")),
     # "Which Lao party and state leader ..." (not "What did the ministers ...", "Which anniversary of the people ...")
@@ -132,7 +133,8 @@ _LEADS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-_EN_OPENING = re.compile(r"^(what|which|how|why|in what|in which|to what|for what)\b")
+_EN_OPENING = re.compile(r"^(what|which|how|why|in what|in which|to what|for what|"
+                         r"did|does|do|is|was|were|are|has|have|had|can|could|will|would)\b")  # yes/no too
 _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|taking) (up|over) (the|his|her|a|their) "
                         r"(job|post|position|role|office)\b")
 
@@ -145,7 +147,8 @@ def question_type(question: str) -> str:
         if rx.search(f):
             return name
     if _EN_OPENING.search(f) and detect_language(question) == "en":
-        # "What did he promise *when* he took up the post?": a clause, not what is asked
+        # "What did he promise *when* he took up the post?", "Did he say X when he met Y?":
+        # a clause, not what is asked
         f = _EN_CLAUSE.sub(" ", f)
     for name, rx in _TYPE_PATTERNS:
         if rx.search(f):
@@ -200,6 +203,9 @@ _NOT_NAMES = {
     "sau", "truoc", "nam", "thang", "ngay", "ve", "cac", "nhung",
 }
 _WORD_SPAN = re.compile(r"[^\W\d_][\w\-]*(?:['’]s)?")
+# Vietnamese words that head the name of an institution, an event or a place, never a
+# person's ("Đoàn Bộ Quốc phòng Lào": the delegation of the ministry), with their tone marks.
+_VI_HEADS = {"bộ", "cục", "ban", "sở", "viện", "lễ", "ngày", "tỉnh", "huyện", "xã", "quân", "hội", "đảng", "trường"}
 
 
 def _capitalised_runs(text: str) -> list[tuple[int, int]]:
@@ -231,7 +237,7 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
         for m in _WORD_SPAN.finditer(text, run_start, run_end):
             s, e = m.span()
             word = re.sub(r"['’]s$", "", m.group(0))
-            if fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) or any(
+            if fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) or word.lower() in _VI_HEADS or any(
                 not (e <= bs or s >= be) for bs, be in blocked
             ):
                 groups.append([])
@@ -311,7 +317,11 @@ def analyze(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Q
     return query
 
 
-_SUBORDINATE = re.compile(r"^(when|while|after|before|during|if|since|as|although|though|once|khi|sau khi|trong khi|luc)\b")
+# "When X, what Y?", "According to X, what Y?": a clause that only sets the scene
+_SUBORDINATE = re.compile(
+    r"^(when|while|after|before|during|if|since|as|although|though|once|according to|regarding|concerning|"
+    r"khi|sau khi|trong khi|luc|theo)\b"
+)
 
 
 def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list[Query]:

@@ -76,6 +76,8 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # a post tied to a country no article gives it to (only Laos's attaché in Vietnam is named)
         ("Who was Vietnam's defence attaché in Laos in 2020?", "en"),
         ("Bộ trưởng Quốc phòng Campuchia dự cuộc gặp ba Bộ trưởng tháng 10/2025 là ai?", "vi"),
+        # a value asks for an amount: the passage on the gifts counts vehicles, not money
+        ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -112,6 +114,16 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
          r"huong hoa|quang tri"),
         # "Đây là sự kiện trọng đại ..." is quoted with the sentence that names the event
         ("Năm 2025 Lào có sự kiện trọng đại gì?", "003_f334f3650929ce75", r"50 nam .*quoc khanh"),
+        # "According to X, ...": whose account, not a question of its own; what was agreed
+        # follows the verb at the end of a long sentence
+        ("According to Laos's defence minister, what did the two ministers agree on at their talks in December 2024?",
+         "000_365769973c54f80b", r"nhiem vu hop tac trong nam 2025"),
+        # a yes/no question: its "when" clause does not make it a when-question
+        ("Did Vietnam's Prime Minister say Vietnam was ready to keep supporting Laos when he received the Lao minister?",
+         "000_365769973c54f80b", r"san sang tiep tuc ho tro lao"),
+        # "Đoàn Bộ Quốc phòng Lào" is a delegation, not a person's name
+        ("Tháng 12/2024, Đoàn Bộ Quốc phòng Lào sang Việt Nam dự những sự kiện gì?", "000_365769973c54f80b",
+         r"80 nam"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:

@@ -44,6 +44,11 @@ def test_language(question: str, lang: str) -> None:
         ("What did the minister who hosted them stress?", "what"),
         ("What is the name of the Lao attaché?", "who"),
         ("Whereabouts did the exchange take place?", "where"),
+        # a yes/no question's "when" clause is context; a value is an amount
+        ("Did the Prime Minister say Vietnam was ready to help when he met the minister?", "what"),
+        ("Was the protocol signed when the ministers met in Hanoi?", "signed"),
+        ("What was the total value of the vehicles Vietnam donated?", "number"),
+        ("What is the cost of the fireworks?", "number"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
@@ -66,6 +71,11 @@ def test_concepts_names_and_periods() -> None:
     q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
     assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
 
+    # "Đoàn Bộ Quốc phòng Lào" is the ministry's delegation: "Bộ" heads an institution's name
+    q = analyze("Đoàn Bộ Quốc phòng Lào sang Việt Nam tháng 12/2024 để dự những sự kiện nào?")
+    assert q.names == ()
+    assert analyze("Đại tướng Phan Văn Giang tiếp ai?").names == ("phan van giang",)
+
 
 def test_two_part_questions() -> None:
     q = analyze("Who was Laos's defence minister in December 2021, and who held that post in December 2024?")
@@ -78,6 +88,9 @@ def test_two_part_questions() -> None:
     # "When X, what Y?": the subordinate clause is context, not a second question
     assert analyze("When the Lao chief of staff visited in mid-2022, what did the minister say?").parts == ()
     assert analyze("What was signed in December 2021?").parts == ()
+    # "According to X, what Y?": whose account it is, not a question of its own
+    assert analyze("According to the Lao defence minister, what did the two ministers agree on?").parts == ()
+    assert analyze("Theo Bộ trưởng Lào, hai bên nhất trí những gì?").parts == ()
 
 
 @pytest.mark.parametrize(
