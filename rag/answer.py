@@ -125,6 +125,10 @@ _MESSAGES = {
 _HARD_TYPES = ("who", "when", "where", "number")
 # Openings whose subject is the sentence before ("Đây là sự kiện trọng đại ...").
 _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec nay|su kien nay)\b")
+# People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."
+_PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|tuong|lanh dao|dong chi|truong doan|"
+                            r"nguoi|thu truong)\b|^(ong|ba)\b")
+_NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
@@ -368,6 +372,11 @@ class ExtractiveAnswerer:
             )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
+            if query.qtype == "who" and cand.fit < 1.0 and _PEOPLE_NEARBY.search(fold(sent.text)) and any(
+                type_fit(table.sentences[i].text, table.sentences[i].padded, (), query, table) >= 1.0
+                for i in table.neighbours(cand.sid, 2) if i != cand.sid
+            ):
+                cand.fit = _NEARBY_FIT
             cov = sum(weights[i] for i in cand.covered) / total
             cand.features = {
                 **cand.features,
@@ -423,7 +432,7 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
                 covered |= cand.covered
                 type_ok = type_ok or cand.fit >= 1.0
-        if query.qtype == "who" and not type_ok:
+        if query.qtype == "who" and (not type_ok or best.fit == _NEARBY_FIT):
             # "hai Bộ trưởng đã ký ...": the names are usually a sentence or two away
             near = self._nearby_with_person(best, query)
             if near is not None:

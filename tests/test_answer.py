@@ -121,6 +121,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # a yes/no question: its "when" clause does not make it a when-question
         ("Did Vietnam's Prime Minister say Vietnam was ready to keep supporting Laos when he received the Lao minister?",
          "000_365769973c54f80b", r"san sang tiep tuc ho tro lao"),
+        # "hai Bộ trưởng đã ký ...": the sentence that says what was signed, with a neighbour naming them
+        ("Những ai đã ký Nghị định thư hợp tác về cứu hộ, cứu nạn?", SIGNING_ARTICLE,
+         r"nghi dinh thu .*phan van giang.*chansamone"),
         # "Đoàn Bộ Quốc phòng Lào" is a delegation, not a person's name
         ("Tháng 12/2024, Đoàn Bộ Quốc phòng Lào sang Việt Nam dự những sự kiện gì?", "000_365769973c54f80b",
          r"80 nam"),
