@@ -128,6 +128,9 @@ _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec n
 # People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."
 _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|tuong|lanh dao|dong chi|truong doan|"
                             r"nguoi|thu truong)\b|^(ong|ba)\b")
+# "Who also attended ...", "có ai cùng dự": someone besides the people of the event described
+_ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (du|tham du|co mat|tham gia|tiep)|"
+                   r"ngoai ra|con co)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
@@ -358,9 +361,11 @@ class ExtractiveAnswerer:
             for sid, sim in zip(sids, sims, strict=True):
                 found[sid].dense = (float(sim) - lo) / (hi - lo) if hi > lo else 1.0
         named = [f" {n} " for n in query.names]
+        people_of: dict[int, set[str]] = {}
         for cand in found.values():
             sent = table.sentences[cand.sid]
             people = [p for p in table.persons if f" {p} " in sent.padded and f" {p} " not in named]
+            people_of[cand.sid] = set(people)
             # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts;
             # in "what did X propose", X is often named a sentence before the one that goes on
             # saying it (a sentence naming someone else is someone else's)
@@ -394,6 +399,17 @@ class ExtractiveAnswerer:
             cand.score = self.score(cand.features)
             if query.split == "period":  # the same words for each period: the period decides
                 cand.score += 2 * self.w["date"] * cand.features["date"]
+        if query.qtype == "who" and _ALSO.search(fold(query.text)):
+            # the sentence that best describes the event names the people the question
+            # describes ("when the PM received the Lao minister"); the answer is someone else
+            # ("which Politburo member also attended": the asked-for role does not describe the event)
+            said = {i for i, c in enumerate(query.concepts) if c.label not in query.focus}
+            event = max(found.values(), key=lambda c: (sum(weights[i] for i in c.covered & said), c.score))
+            for cand in found.values():
+                if cand.fit >= 1.0 and people_of[cand.sid] <= people_of[event.sid]:
+                    cand.fit = 0.0
+                    cand.features.update(type=0.0, hard_type=0.0, new_person=0.0)
+                    cand.score = self.score(cand.features)
         return sorted(found.values(), key=lambda c: (-c.score, c.sid))
 
     def _date_fit(self, sent: Sentence, periods: Sequence[Period]) -> float:

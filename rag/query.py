@@ -139,10 +139,20 @@ _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|tak
                         r"(job|post|position|role|office)\b")
 
 
+# "When PM X received Y, which minister ...?": a clause setting the scene (not "When was ...")
+# before the question itself
+_SCENE = re.compile(r"^(?:when|while|after|before|during|as|according to)\s+(?!(?:was|were|is|are|did|does|do|has|have|"
+                    r"had|will|would|can|could)\b)[^,?]{3,}?,\s*(?=(?:what|which|who|whom|whose|where|when|how|why|"
+                    r"did|does|do|is|was|were|are|has|have)\b)")
+
+
 def question_type(question: str) -> str:
     """The type an English question's opening asks for, else the first type whose pattern
     matches anywhere (Vietnamese puts the question word last), else ``what``."""
     f = fold(question).strip()
+    scene = _SCENE.match(f)
+    if scene and detect_language(question) == "en":
+        return question_type(question.strip()[scene.end():])  # the question after the scene
     for name, rx in _LEADS:
         if rx.search(f):
             return name

@@ -136,6 +136,22 @@ def test_question_types(bot: ChatBot, question: str, article: str, expected: str
     check_citations(bot, answer)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who else joined the Prime Minister when he received the Lao defence minister on 18 December 2024?",
+        "Khi Thủ tướng tiếp Bộ trưởng Quốc phòng Lào ngày 18/12/2024, còn có ai cùng tham dự?",
+    ],
+)
+def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question: str) -> None:
+    # the sentence describing the reception names the PM and the Lao minister: the question
+    # already describes them, so the first quote is the one naming who else attended
+    answer = bot.ask(question)
+    assert not answer.abstained
+    assert "phan van giang" in fold(answer.citations[0].quote)
+    check_citations(bot, answer)
+
+
 def test_two_part_question_cites_both_periods(bot: ChatBot) -> None:
     answer = bot.ask("Which Vietnamese officials hosted Lao defence visitors in September 2020 and in December 2024?")
     assert {c.article_id for c in answer.citations} >= {"004_3c74da71e6f5db71", "000_365769973c54f80b"}

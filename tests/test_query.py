@@ -49,6 +49,9 @@ def test_language(question: str, lang: str) -> None:
         ("Was the protocol signed when the ministers met in Hanoi?", "signed"),
         ("What was the total value of the vehicles Vietnam donated?", "number"),
         ("What is the cost of the fireworks?", "number"),
+        # a leading "When X did Y," sets the scene; "When was ..." asks for a date
+        ("When the PM received the Lao minister in 2024, which Vietnamese minister also sat in?", "who"),
+        ("When was the protocol signed, and who signed it?", "when"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
