@@ -132,6 +132,7 @@ _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|
 _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (du|tham du|co mat|tham gia|tiep)|"
                    r"ngoai ra|con co)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
+_NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
@@ -509,6 +510,8 @@ class ExtractiveAnswerer:
                 fit = max([fit] + [c.fit for c in chosen if self._near(c.sid, cand.sid, 3)])
             if query.qtype == "number" and fit == 0.0:
                 score *= _NO_COUNT  # nothing is counted where the question's thing is
+            elif query.qtype == "where" and fit == 0.0:
+                score *= _NO_PLACE  # no place is named where the question's event is
             elif query.qtype in _HARD_TYPES and fit < 1.0:
                 score *= 0.5
             best = max(best, score)

@@ -83,7 +83,14 @@ _VI_STOP = {
     )
 }
 _EN_HINTS = {"what", "who", "which", "when", "where", "how", "did", "does", "the", "was", "were", "is", "of", "and"}
-_VI_MARKS = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
+# Vietnamese words typed without tone marks that are not English words
+_VI_PLAIN = {
+    "ai", "gi", "nao", "dau", "bao", "nhieu", "cua", "nhung", "duoc", "nuoc", "cac", "trong", "thang", "ngay",
+    "nguoi", "hai", "nam", "voi", "giua", "nhau", "khi", "sau", "truoc", "da", "cho", "ve", "la", "va", "bien",
+    "gioi", "hop", "tac", "quoc", "phong", "truong", "thuc", "hien", "thoa", "thuan", "ky", "ket", "doi", "hoi",
+    "dam", "tuong", "dai", "tham", "tang", "viet",
+}
+VI_MARKS = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
 
 
 def detect_language(text: str) -> str:
@@ -91,12 +98,12 @@ def detect_language(text: str) -> str:
     words = re.findall(r"\w+", text.lower())
     if not words:
         return "en"
-    marked = sum(1 for w in words if _VI_MARKS.search(w))
+    marked = sum(1 for w in words if VI_MARKS.search(w))
     english = sum(1 for w in words if w in _EN_HINTS)
     if marked >= max(2, english) or (marked and not english):
         return "vi"
     folded = [fold(w) for w in words]
-    vi_plain = sum(1 for w in folded if w in {"ai", "gi", "nao", "dau", "bao", "nhieu", "cua", "nhung", "duoc"})
+    vi_plain = sum(1 for w in folded if w in _VI_PLAIN)
     return "vi" if vi_plain > english else "en"
 
 
@@ -205,6 +212,8 @@ _NOT_NAMES = {
     "in", "on", "at", "the", "a", "an", "and", "of", "for", "to", "during", "after", "before", "according",
     "i", "if", "with", "from", "by", "as", "it", "its", "his", "her", "their", "there", "that", "this",
     "general", "colonel", "minister", "deputy", "prime", "president", "lieutenant", "major", "senior",
+    "generals", "colonels", "ministers", "presidents", "lieutenants", "majors", "officers", "officer", "attache",
+    "attaches", "chiefs", "leaders",
     "mr", "mrs", "ms", "dr", "gen", "col", "lt", "maj", "people", "army", "chief", "staff", "command", "party",
     "state", "ministry", "border", "guard", "guards", "force", "forces", "day", "national", "central", "committee",
     "military", "defence", "defense", "commission", "congress", "government", "office", "department", "friendship",
@@ -259,7 +268,7 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
             if not group:
                 continue
             words = [text[s:e] for s, e in group]
-            if lang == "vi" and len(words) < 2 and _VI_MARKS.search(words[0]):
+            if lang == "vi" and len(words) < 2 and VI_MARKS.search(words[0]):
                 continue
             found.append((fold(" ".join(words)), (group[0][0], group[-1][1])))
     return found

@@ -80,6 +80,8 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
         ("Which university will train Lao officers under the memorandum signed in October 2025?", "en"),
+        # the passage on the 2025 exercise says when, not where
+        ("Diễn tập cứu hộ cứu nạn chung ba nước năm 2025 diễn ra ở huyện nào?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,

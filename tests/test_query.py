@@ -14,6 +14,8 @@ from rag.query import analyze, country_posts, detect_language, question_type
         ("Việt Nam và Lào đã ký những văn kiện gì?", "vi"),
         ("What did Phan Văn Giang sign?", "en"),  # a Vietnamese name in an English question
         ("ai ky nghi dinh thu", "vi"),  # typed without accents
+        ("bo doi bien phong hai nuoc so ket may nam thuc hien thoa thuan", "vi"),  # and without question words
+        ("What did Pham Minh Chinh say to the Lao minister in Hanoi?", "en"),
     ],
 )
 def test_language(question: str, lang: str) -> None:
@@ -78,6 +80,9 @@ def test_concepts_names_and_periods() -> None:
     q = analyze("Đoàn Bộ Quốc phòng Lào sang Việt Nam tháng 12/2024 để dự những sự kiện nào?")
     assert q.names == ()
     assert analyze("Đại tướng Phan Văn Giang tiếp ai?").names == ("phan van giang",)
+    # a plural title is not part of the names after it
+    q = analyze("Why did Colonels Bangsy Xaysomkhoth and Vongxay Inthakham visit Hanoi?")
+    assert q.names == ("bangsy xaysomkhoth", "vongxay inthakham")
 
 
 def test_two_part_questions() -> None:
