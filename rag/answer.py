@@ -32,6 +32,7 @@ from rag.evidence import (
     Sentence,
     SentenceTable,
     covers,
+    editions,
     focus_concept,
     ordinals,
     type_fit,
@@ -274,8 +275,7 @@ class ExtractiveAnswerer:
         kept = [p for p in picks if p.support >= self.min_support]
         # "What was signed at the second exchange, and where was it held?": the edition the
         # whole question names holds for every part
-        edition = ordinals(fold(query.text))
-        if len(picks) > 1 and any(self._other_edition(p.chosen[0].sid, edition) for p in picks):
+        if len(picks) > 1 and any(self._other_edition(p.chosen[0].sid, query) for p in picks):
             kept = []
         if not kept:
             best = max((p.support for p in picks), default=0.0)
@@ -539,16 +539,29 @@ class ExtractiveAnswerer:
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):
                 return True
-        return self._other_edition(chosen[0].sid, ordinals(fold(query.text)))
+        return self._other_edition(chosen[0].sid, query)
 
-    def _other_edition(self, sid: int, asked: set[int]) -> bool:
+    def _other_edition(self, sid: int, query: Query) -> bool:
         """Does the passage around ``sid`` speak of another edition ("lần thứ nhất") than
-        the one the question asks about ("the second ...")?"""
+        the one the question asks about ("the second ...")? Where the passage names editions
+        of several events ("Đối thoại ... lần thứ 2", "Giao lưu ... lần thứ nhất"), the
+        event named with the most of the question's words around its ordinal decides."""
+        asked = ordinals(fold(query.text))
         if not asked:
             return False
         sent = self.table.sentences[sid]
-        said = ordinals(self.table.context(sid) + padded(self.index.articles[sent.article_id].title))
-        return bool(said) and not asked & said
+        text = self.table.context(sid) + padded(self.index.articles[sent.article_id].title)
+        said = ordinals(text)
+        if not said:
+            return False
+        around = " ".join(words for _, words in editions(fold(query.text)))
+        about = [c for c in query.concepts if c.kind != "number" and covers(f" {around} ", c)]
+        if about:
+            hits = [(sum(covers(words, c) for c in about), n) for n, words in editions(text)]
+            most = max((k for k, _ in hits), default=0)
+            if most:
+                said = {n for k, n in hits if k == most}
+        return not asked & said
 
     # ---- composing the answer
 

@@ -255,3 +255,21 @@ def ordinals(folded: str) -> set[int]:
         else:
             found.add(1)  # "lần đầu"
     return found
+
+
+_EDITION_WINDOW = 10  # words: how far an edition's event name may stand from its ordinal
+
+
+def editions(folded: str) -> list[tuple[int, str]]:
+    """Each edition a text names with the words of the event it belongs to, padded: the
+    words before a Vietnamese ordinal ("Giao lưu ... biên giới lần thứ nhất") and after an
+    English one ("the second border exchange")."""
+    found = []
+    for m in _ORDINAL.finditer(folded):
+        (n,) = ordinals(m.group(0))
+        if m.group(2) or m.group(3):  # English: the event follows
+            words = folded[m.end():].split()[:_EDITION_WINDOW]
+        else:
+            words = folded[: m.start()].split()[-_EDITION_WINDOW:]
+        found.append((n, padded(" ".join(re.findall(r"\w+", " ".join(words))))))
+    return found

@@ -80,6 +80,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
         ("Which university will train Lao officers under the memorandum signed in October 2025?", "en"),
+        # the passages name the first exchange; "lần thứ 2" in them is another event's (a dialogue)
+        ("What was agreed at the second border defence friendship exchange between the two countries?", "en"),
+        ("Giao lưu hữu nghị quốc phòng biên giới Việt Nam - Lào lần thứ hai có những hoạt động gì?", "vi"),
         # the passage on the 2025 exercise says when, not where
         ("Diễn tập cứu hộ cứu nạn chung ba nước năm 2025 diễn ra ở huyện nào?", "vi"),
     ],
@@ -125,6 +128,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # a yes/no question: its "when" clause does not make it a when-question
         ("Did Vietnam's Prime Minister say Vietnam was ready to keep supporting Laos when he received the Lao minister?",
          "000_365769973c54f80b", r"san sang tiep tuc ho tro lao"),
+        # "lần thứ 2" of the dialogue: the edition asked about is that event's
+        ("Đối thoại chính sách quốc phòng lần thứ 2 được đánh giá thế nào?", SIGNING_ARTICLE, r"lan thu 2"),
         # "hai Bộ trưởng đã ký ...": the sentence that says what was signed, with a neighbour naming them
         ("Những ai đã ký Nghị định thư hợp tác về cứu hộ, cứu nạn?", SIGNING_ARTICLE,
          r"nghi dinh thu .*phan van giang.*chansamone"),

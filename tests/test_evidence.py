@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.bot import ChatBot
 from rag.entities import has_place, people
-from rag.evidence import SentenceTable, ordinals, type_fit
+from rag.evidence import SentenceTable, editions, ordinals, type_fit
 from rag.query import analyze
 from rag.text import padded
 
@@ -29,6 +29,14 @@ def test_ordinals() -> None:
     assert ordinals("the second exchange") == {2}
     assert ordinals("doi thoai chinh sach quoc phong lan thu 2") == {2}
     assert ordinals("the 9th exchange, lan dau") == {9, 1}
+
+
+def test_editions_carry_their_event() -> None:
+    text = "danh gia cao doi thoai chinh sach quoc phong lan thu 2 va giao luu huu nghi bien gioi lan thu nhat"
+    (dialogue, d_words), (exchange, e_words) = editions(text)
+    assert (dialogue, exchange) == (2, 1)
+    assert " doi thoai " in d_words and " giao luu " in e_words and " doi thoai " not in e_words
+    assert editions("what was agreed at the second border exchange?") == [(2, " border exchange ")]
 
 
 def test_type_fit(bot: ChatBot) -> None:
