@@ -40,7 +40,7 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import Concept, Query, analyze, country_posts, load_lexicon
+from rag.query import STATEMENT_VERBS, Concept, Query, analyze, country_posts, load_lexicon
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
@@ -134,6 +134,8 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (d
                    r"ngoai ra|con co)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
+# Openings of a sentence that goes on with what the sentence before reported someone saying
+_GOES_ON = re.compile(r"^(hai ben|dong thoi|ben canh do|ngoai ra|theo do|cung voi do|hai quan doi|hai nuoc)\b")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
@@ -191,6 +193,7 @@ class _Candidate:
     score: float = 0.0
     covered: frozenset[int] = frozenset()
     features: dict[str, float] = field(default_factory=dict)
+    goes_on: bool = False  # continues the sentence before: quoted from its start
 
 
 @dataclass
@@ -449,6 +452,9 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
                 covered |= cand.covered
                 type_ok = type_ok or cand.fit >= 1.0
+        goes_on = self._goes_on(best, query, weights)
+        if goes_on is not None and all(c.sid != goes_on.sid for c in chosen):
+            chosen.insert(1, goes_on)
         if query.qtype == "who" and (not type_ok or best.fit == _NEARBY_FIT):
             # "hai Bộ trưởng đã ký ...": the names are usually a sentence or two away
             near = self._nearby_with_person(best, query)
@@ -472,6 +478,19 @@ class ExtractiveAnswerer:
                                                            score=cand.score))
             out.append(cand)
         return out
+
+    def _goes_on(self, best: _Candidate, query: Query, weights: dict[int, float]) -> _Candidate | None:
+        """In "what did X propose", the sentence after X's proposal that goes on with it
+        ("Hai bên tiếp tục phối hợp ...", naming no one), or None."""
+        said = [i for i, c in enumerate(query.concepts) if weights[i] and STATEMENT_VERBS & set(c.phrases)]
+        nxt = best.sid + 1
+        if query.qtype != "what" or not said or not set(said) & best.covered or not self._near(best.sid, nxt, 1):
+            return None
+        sent = self.table.sentences[nxt]
+        if sent.instruction or not _GOES_ON.match(fold(sent.text)) or any(
+                f" {p} " in sent.padded for p in self.table.persons):
+            return None
+        return _Candidate(nxt, best.prior, best.chunk_date, fit=best.fit, score=best.score, goes_on=True)
 
     def _nearby_with_person(self, best: _Candidate, query: Query) -> _Candidate | None:
         """The closest sentence (at most 3 away, same article) that names someone new."""
@@ -565,8 +584,10 @@ class ExtractiveAnswerer:
 
     # ---- composing the answer
 
-    def _quote(self, sid: int, query: Query, weights: dict[int, float], limit: int) -> tuple[int, int]:
-        """Offsets of the sentence, or for one over ``limit`` the clause window that covers most."""
+    def _quote(self, sid: int, query: Query, weights: dict[int, float], limit: int,
+               from_start: bool = False) -> tuple[int, int]:
+        """Offsets of the sentence, or for one over ``limit`` the clause window that covers most
+        (on a tie the later one, or the earlier one for a sentence quoted ``from_start``)."""
         sent = self.table.sentences[sid]
         if len(sent.text) <= limit:
             return sent.start, sent.end
@@ -583,7 +604,8 @@ class ExtractiveAnswerer:
                 dates = [d.iso for d in mentions if d.start >= sent.start + s and d.end <= sent.start + e]
                 value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
                 value += _WINDOW_TYPE * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
-                value += 0.01 * e / len(sent.text)  # what a clause says follows its verb: later wins a tie
+                # what a clause says follows its verb: later wins a tie
+                value += 0.01 * (len(sent.text) - s if from_start else e) / len(sent.text)
                 if value > best[0]:
                     best = (value, s, e)
         _, s, e = best
@@ -624,7 +646,7 @@ class ExtractiveAnswerer:
         for (pick, cand), limit in zip(order, limits, strict=True):
             sent = self.table.sentences[cand.sid]
             article = self.index.articles[sent.article_id]
-            start, end = self._quote(cand.sid, pick.query, pick.weights, limit)
+            start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on)
             quote = article.body[start:end]
             when = self._when(article, start, end, query)
             text = f"{when}: “{'…' if start > sent.start else ''}{quote}{'…' if end < sent.end else ''}”"

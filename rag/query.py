@@ -388,11 +388,11 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
 
 # What people say in the news: a question about one ("what did he pledge?") is answered by
 # the sentence that says it, more than by one naming the same people.
-_STATEMENT = {
+STATEMENT_VERBS = {
     "cam on", "chuc mung", "de nghi", "de xuat", "nhat tri", "thong nhat", "nhan manh", "khang dinh", "cho biet",
     "chia se", "cam ket", "no luc", "mong muon", "ghi nho", "tin tuong", "bay to", "danh gia cao",
 }
-_STATEMENT_BOOST = 2.0
+STATEMENT_VERBS_BOOST = 2.0
 
 
 def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
@@ -443,7 +443,7 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
     qtype = question_type(text)
     if qtype == "what":  # "what did X promise/propose/stress": the statement is what is asked
         concepts = [
-            replace(c, weight=c.weight * _STATEMENT_BOOST) if c.kind == "lexicon" and _STATEMENT & set(c.phrases) else c
+            replace(c, weight=c.weight * STATEMENT_VERBS_BOOST) if c.kind == "lexicon" and STATEMENT_VERBS & set(c.phrases) else c
             for c in concepts
         ]
     return Query(
