@@ -395,6 +395,12 @@ STATEMENT_VERBS = {
 STATEMENT_VERBS_BOOST = 2.0
 
 
+# "... when he received the Lao minister", "khi tiếp Bộ trưởng Lào": a clause that places the
+# event the question asks about; its words weigh this much
+_SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*")
+_SCENE_WEIGHT = 0.5
+
+
 def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
     text = normalize(" ".join(question.split()))
     lang = detect_language(text)
@@ -412,13 +418,19 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
     concepts: list[Concept] = []
     seen: set[tuple[str, ...]] = set()
     lexicon_spans = []
+    qtype = question_type(text)
+    scenes = [m.span() for m in _SCENE_CLAUSE.finditer(folded)] if qtype != "when" else []
+
+    def weight(span: tuple[int, int]) -> float:  # words of the scene identify the event, not the answer
+        return _SCENE_WEIGHT if any(a <= span[0] and span[1] <= b for a, b in scenes) else 1.0
+
     for m in pattern.finditer("".join(masked)):
         entry = by_key[m.group(0)]
         lexicon_spans.append(m.span())
         phrases = tuple(dict.fromkeys((*entry.expansions, m.group(0))))
         if phrases not in seen:
             seen.add(phrases)
-            concepts.append(Concept(m.group(0), phrases, "lexicon"))
+            concepts.append(Concept(m.group(0), phrases, "lexicon", weight(m.span())))
     for span in lexicon_spans:
         mask(span)
     names = _name_spans(text, lang, [span for _, span in period_spans] + lexicon_spans)
@@ -440,7 +452,6 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         if word.isdigit():
             concepts.append(Concept(word, (word,), "number"))
     focus, head_at = _focus(folded)
-    qtype = question_type(text)
     if qtype == "what":  # "what did X promise/propose/stress": the statement is what is asked
         concepts = [
             replace(c, weight=c.weight * STATEMENT_VERBS_BOOST) if c.kind == "lexicon" and STATEMENT_VERBS & set(c.phrases) else c

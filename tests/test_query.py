@@ -85,6 +85,16 @@ def test_concepts_names_and_periods() -> None:
     assert q.names == ("bangsy xaysomkhoth", "vongxay inthakham")
 
 
+def test_words_setting_the_scene_weigh_less() -> None:
+    # "when he received the Lao minister" places the event; what he said is the answer
+    q = analyze("What did the Prime Minister stress when he received the Lao defence minister?")
+    weights = {c.label: c.weight for c in q.concepts}
+    assert weights["received"] == weights["defence minister"] == 0.5
+    assert weights["prime minister"] == 1.0 and weights["stress"] > 1.0
+    # a when-question's "when" is what it asks
+    assert all(c.weight == 1.0 for c in analyze("When did the Prime Minister receive the minister?").concepts)
+
+
 def test_two_part_questions() -> None:
     q = analyze("Who was Laos's defence minister in December 2021, and who held that post in December 2024?")
     assert [p.periods[0].iso for p in q.parts] == ["2021-12", "2024-12"]
