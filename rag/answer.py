@@ -124,6 +124,8 @@ _MESSAGES = {
 }
 
 _HARD_TYPES = ("who", "when", "where", "number")
+# Question types whose needed feature is rare enough to look for beyond the retrieved chunks
+_TYPED_BEYOND_HITS = ("what", "signed", "number")
 # Openings whose subject is the sentence before ("Đây là sự kiện trọng đại ...").
 _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec nay|su kien nay)\b")
 # People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."
@@ -355,6 +357,15 @@ class ExtractiveAnswerer:
                 sent = table.sentences[sid]
                 if sent.start >= chunk.start and sent.end <= chunk.end and sid not in found and not sent.instruction:
                     found[sid] = _Candidate(sid, 1.0 / (1 + rank), hit.date_match)
+        # the rest of the best article: a chunk the per-article cap or the ranking left out may
+        # hold the sentence that answers; one carrying what the question type needs is a candidate
+        if retrieval.hits and query.qtype in _TYPED_BEYOND_HITS:
+            top = retrieval.hits[0]
+            for sid in table.by_article.get(top.chunk.article_id, []):
+                sent = table.sentences[sid]
+                if sid not in found and not sent.instruction and \
+                        type_fit(sent.text, sent.padded, sent.dates, query, table) >= 1.0:
+                    found[sid] = _Candidate(sid, 1.0 / (1 + len(retrieval.hits)), top.date_match)
         if not found:
             return []
         total = sum(weights.values()) or 1.0
@@ -377,7 +388,7 @@ class ExtractiveAnswerer:
                 and table.sentences[cand.sid - 1].article_id == sent.article_id else ""
             cand.covered = frozenset(
                 i for i, c in enumerate(query.concepts) if weights[i] and (
-                    covers(sent.padded + sent.refers, c) or (c.kind == "name" and covers(before, c)))
+                    covers(sent.padded + sent.refers + sent.aliases, c) or (c.kind == "name" and covers(before, c)))
             )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)

@@ -4,8 +4,10 @@ Covers: ``people(text)`` - names of two to four capitalised words that follow a 
 post ("Đại tướng Phan Văn Giang", "Thủ tướng Chính phủ Phạm Minh Chính", "Chủ tịch nước
 Lào Thongloun Sisoulith"), skipping the institutions and countries in between; and
 ``has_place(text)`` - whether a sentence says where ("tại Hà Nội", "tỉnh Quảng Trị",
-"tại Trụ sở ..."). Used by answer selection and the timeline.
-Does not cover: names without a title, organisations, or coreference ("ông", "hai Bộ trưởng").
+"tại Trụ sở ..."); ``title_aliases`` - who a title used alone stands for in an article
+("Thủ tướng Chính phủ cho biết" after "Thủ tướng Chính phủ Phạm Minh Chính"). Used by
+answer selection and the timeline.
+Does not cover: names without a title, organisations, or pronouns ("ông", "hai Bộ trưởng").
 """
 
 from __future__ import annotations
@@ -62,31 +64,67 @@ def _institution_at(folded: list[str], j: int) -> int:
     return 0
 
 
-def people(text: str) -> tuple[str, ...]:
-    """Names of the people ``text`` names after a title, as written, in order of appearance."""
+_COUNTRIES = {("viet", "nam"): "viet nam", ("lao",): "lao", ("campuchia",): "campuchia"}
+_NOT_ALIASES = {("ong",), ("ba",), ("dong", "chi")}  # pronoun-like: the sentence before says who
+_MANY = {"hai", "ba", "cac", "nhung", "moi"}  # "hai Bộ trưởng", "Bộ trưởng hai nước": not one person
+
+
+def mentions(text: str) -> list[tuple[str, str | None]]:
+    """Each title in ``text`` as (key, name as written or None): the key is the folded title
+    and the country between it and the name ("thu tuong lao" for "Thủ tướng Chính phủ Lào"),
+    the name is None where none follows ("Thủ tướng Chính phủ cho biết")."""
     words = [w.strip("()\"“”'‘’") for w in text.split()]
     if not words:
-        return ()
+        return []
     # folding is character by character: fold once, split where the words were joined
     folded = [f.rstrip(_END_CHARS) for f in fold("\n".join(words)).split("\n")]
-    found: list[str] = []
+    found: list[tuple[str, str | None]] = []
     for i in range(len(words)):
         for title in _TITLES_BY_FIRST.get(folded[i], ()):  # only the titles that start with this word
             size = len(title)
-            if tuple(folded[i : i + size]) != title or words[i + size - 1].endswith(_ENDS):
+            if tuple(folded[i : i + size]) != title:
                 continue
             j = i + size
-            while (skip := _institution_at(folded, j)) and not words[j + skip - 1].endswith(_ENDS):
+            country = ""
+            ended = words[j - 1].endswith(_ENDS)
+            while not ended and (skip := _institution_at(folded, j)):
+                country = _COUNTRIES.get(tuple(folded[j : j + skip]), country)
                 j += skip
+                ended = words[j - 1].endswith(_ENDS)
             name: list[str] = []
-            while j < len(words) and len(name) < 4 and words[j][:1].isupper() and not _institution_at(folded, j):
+            while not ended and j < len(words) and len(name) < 4 and words[j][:1].isupper() \
+                    and not _institution_at(folded, j):
                 name.append(words[j].rstrip(_END_CHARS))
                 j += 1
-                if words[j - 1].endswith(_ENDS):  # punctuation ends the name
-                    break
-            if 2 <= len(name) <= 4 and " ".join(name) not in found:
-                found.append(" ".join(name))
-    return tuple(found)
+                ended = words[j - 1].endswith(_ENDS)  # punctuation ends the name
+            key = " ".join(title + ((country,) if country else ()))
+            if 2 <= len(name) <= 4:
+                found.append((key, " ".join(name)))
+            elif title not in _NOT_ALIASES and (i == 0 or folded[i - 1] not in _MANY) \
+                    and (j >= len(folded) or folded[j] not in _MANY):
+                found.append((key, None))
+    return found
+
+
+def people(text: str) -> tuple[str, ...]:
+    """Names of the people ``text`` names after a title, as written, in order of appearance."""
+    return tuple(dict.fromkeys(name for _, name in mentions(text) if name))
+
+
+def title_aliases(said: list[list[tuple[str, str | None]]]) -> list[tuple[str, ...]]:
+    """For the ``mentions`` of each sentence of one article, the people each one names by
+    title alone: after "Thủ tướng Chính phủ Phạm Minh Chính", a later "Thủ tướng Chính phủ
+    cho biết" is him. A title the article gives to two people resolves to no one."""
+    holders: dict[str, set[str]] = {}
+    for found in said:
+        for key, name in found:
+            if name:
+                holders.setdefault(key, set()).add(name)
+    return [
+        tuple(dict.fromkeys(next(iter(holders[key])) for key, name in found
+                            if name is None and len(holders.get(key, ())) == 1))
+        for found in said
+    ]
 
 
 def has_place(text: str) -> bool:

@@ -16,19 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag.entities import has_place, people
+from rag.entities import has_place, mentions, title_aliases
 from rag.index import Index
 from rag.phrases import PhraseIndex
-from rag.query import Concept, Query
+from rag.query import ASKS_CHARACTER, Concept, Query
 from rag.safety import instruction_like
 from rag.text import fold, normalize, padded
 
 PHRASE_INDEX_MIN = 20_000  # sentences; a smaller table is simply read through for each new phrase
-
-
-def persons_in(text: str) -> set[str]:
-    """Folded names of the people a passage names after a title."""
-    return {fold(p) for p in people(text)}
 
 
 _DOC_TYPES = ("nghi dinh thu", "ke hoach", "thoa thuan", "ban ghi nho", "hiep dinh", "hiep uoc", "van kien")
@@ -80,7 +75,18 @@ class Sentence:
     padded: str  # " folded words " for phrase matching
     dates: tuple[str, ...]  # ISO dates mentioned in the sentence
     refers: str = ""  # padded text of the sentence before, when this one leans on it ("Ông ...", "Trong đó, ...")
+    aliases: str = ""  # padded names of the people it names by title alone ("Thủ tướng cho biết")
     instruction: bool = False  # reads like an instruction to an AI model: never quoted (rag.safety)
+
+
+def _by_article(sentences: Sequence[tuple[str, int, int]]) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The index's (article id, start, end) rows grouped by article, in order."""
+    groups: list[tuple[str, list[tuple[int, int]]]] = []
+    for aid, start, end in sentences:
+        if not groups or groups[-1][0] != aid:
+            groups.append((aid, []))
+        groups[-1][1].append((start, end))
+    return groups
 
 
 class SentenceTable:
@@ -93,19 +99,24 @@ class SentenceTable:
         self.vectors = index.sentence_vectors
         self.sentences: list[Sentence] = []
         self.by_article: dict[str, list[int]] = {}
-        for aid, start, end in index.sentences:
+        persons: set[str] = set()  # everyone the corpus names after a title
+        for aid, spans in _by_article(index.sentences):
             article = self.articles[aid]
-            text = article.body[start:end]
-            dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
+            texts = [article.body[start:end] for start, end in spans]
+            said = [mentions(text) for text in texts]
+            persons.update(fold(name) for found in said for _, name in found if name)
             ids = self.by_article.setdefault(aid, [])
-            refers = ""
-            if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
-                refers = self.sentences[ids[-1]].padded
-            ids.append(len(self.sentences))
-            self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers, instruction_like(text)))
+            for (start, end), text, aliases in zip(spans, texts, title_aliases(said), strict=True):
+                dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
+                refers = ""
+                if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
+                    refers = self.sentences[ids[-1]].padded
+                ids.append(len(self.sentences))
+                self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers,
+                                               padded(" ".join(aliases)) if aliases else "", instruction_like(text)))
         self._df: dict[str, int] = {}
-        # everyone the corpus names after a title; a sentence names them with or without it
-        self.persons = tuple(sorted({p for sent in self.sentences for p in persons_in(sent.text)}))
+        # a sentence names them with or without the title
+        self.persons = tuple(sorted(persons))
 
     @cached_property
     def corpus(self) -> str:
@@ -231,7 +242,18 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return min(1.0, found / 2)
     if _ASKS_WORDING.search(fold(query.text)):  # a motto or a phrase is quoted
         return 1.0 if _QUOTED.search(text) else 0.0
+    if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
+        return 1.0 if defines(pad, query) else 0.0
     return 0.0
+
+
+def defines(pad: str, query: Query) -> bool:
+    """Does the passage say what one of the question's things is ("hợp tác quốc phòng là
+    một trong những trụ cột ...")?"""
+    return any(
+        re.search(rf" {re.escape(p)} (?:\w+ ){{0,3}}la (?!do |vi |khi )", pad)
+        for c in query.concepts if c.kind == "lexicon" for p in c.phrases
+    )
 
 
 _ORDINAL_WORDS = {"nhat": 1, "dau": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}

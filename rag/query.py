@@ -393,6 +393,15 @@ STATEMENT_VERBS = {
     "chia se", "cam ket", "no luc", "mong muon", "ghi nho", "tin tuong", "bay to", "danh gia cao",
 }
 STATEMENT_VERBS_BOOST = 2.0
+# Questions about how someone characterised something ("how did he describe X", "ví X là gì",
+# "X có vị trí thế nào"): the answer says what X is; the verb frames the question and weighs
+# little (the answer says "X là ...", whoever describes it)
+ASKS_CHARACTER = re.compile(
+    r"\b(describe|described|describes|characteri[sz]e|characteri[sz]ed|call|called|regard|regarded|consider|"
+    r"considered|view|viewed|see|saw|liken|likened|compare|compared|portray|portrayed)\b|"
+    r"\b(vi|goi|coi|xem|danh gia)\b.*\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri (the nao|ra sao|gi)\b"
+)
+_FRAME_WEIGHT = 0.3
 
 
 # "... when he received the Lao minister", "khi tiếp Bộ trưởng Lào": a clause that places the
@@ -452,7 +461,10 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         if word.isdigit():
             concepts.append(Concept(word, (word,), "number"))
     focus, head_at = _focus(folded)
-    if qtype == "what":  # "what did X promise/propose/stress": the statement is what is asked
+    if qtype == "what" and ASKS_CHARACTER.search(folded):  # "how did he describe X": X is what counts
+        concepts = [replace(c, weight=c.weight * _FRAME_WEIGHT) if ASKS_CHARACTER.fullmatch(c.label) else c
+                    for c in concepts]
+    elif qtype == "what":  # "what did X promise/propose/stress": the statement is what is asked
         concepts = [
             replace(c, weight=c.weight * STATEMENT_VERBS_BOOST) if c.kind == "lexicon" and STATEMENT_VERBS & set(c.phrases) else c
             for c in concepts

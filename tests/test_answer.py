@@ -131,6 +131,10 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # a proposal goes on in the next sentence ("Hai bên tiếp tục phối hợp ..."), quoted from its start
         ("What did Major General Le Duc Thai ask the two sides to do from now on?", "004_3c74da71e6f5db71",
          r"thoa thuan cap cao.*toi pham"),
+        # how the PM characterised defence cooperation: the sentence saying what it is, in a chunk
+        # ranked fifth of its article
+        ("How did Prime Minister Pham Minh Chinh describe defence cooperation between Vietnam and Laos?",
+         "000_365769973c54f80b", r"tru cot"),
         # "lần thứ 2" of the dialogue: the edition asked about is that event's
         ("Đối thoại chính sách quốc phòng lần thứ 2 được đánh giá thế nào?", SIGNING_ARTICLE, r"lan thu 2"),
         # "hai Bộ trưởng đã ký ...": the sentence that says what was signed, with a neighbour naming them

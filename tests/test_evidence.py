@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.bot import ChatBot
-from rag.entities import has_place, people
+from rag.entities import has_place, mentions, people, title_aliases
 from rag.evidence import SentenceTable, editions, ordinals, type_fit
 from rag.query import analyze
 from rag.text import padded
@@ -14,6 +14,22 @@ def test_people_after_titles() -> None:
         "Phạm Minh Chính", "Khamliang Outhakaysone")
     assert people("Bộ trưởng Bộ Quốc phòng Phan Văn Giang.") == ("Phan Văn Giang",)
     assert people("hai Bộ trưởng hai nước đã ký Nghị định thư") == ()
+
+
+def test_a_title_alone_stands_for_the_one_person_the_article_gave_it() -> None:
+    sentences = [
+        "Thủ tướng Chính phủ Phạm Minh Chính tiếp Bộ trưởng Phan Văn Giang và Bộ trưởng Bộ Quốc phòng Lào Chansamone.",
+        "Cảm ơn Thủ tướng Chính phủ Lào Sonexay Siphandone, Thủ tướng Chính phủ cho biết, hợp tác là trụ cột.",
+        "Bộ trưởng nhấn mạnh. Hai Bộ trưởng đã ký.",
+    ]
+    said = [mentions(s) for s in sentences]
+    assert said[1] == [("thu tuong lao", "Sonexay Siphandone"), ("thu tuong", None)]
+    # "Thủ tướng Chính phủ" is Phạm Minh Chính (the Lao one is "Thủ tướng Chính phủ Lào"), "Bộ
+    # trưởng" is Phan Văn Giang, and "Hai Bộ trưởng" is no one person
+    assert title_aliases(said) == [(), ("Phạm Minh Chính",), ("Phan Văn Giang",)]
+    # a title the article gives to two people stands for neither
+    two = [mentions("Đại tướng Phan Văn Giang gặp Đại tướng Chansamone Chanyalath."), mentions("Đại tướng cho biết.")]
+    assert title_aliases(two) == [(), ()]
 
 
 def test_places() -> None:
@@ -62,6 +78,11 @@ def test_type_fit(bot: ChatBot) -> None:
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
+    # "how did he describe X", "X có vị trí thế nào": the passage says what X is
+    assert fit("How did the premier describe defence cooperation?",
+               "hợp tác quốc phòng là một trong những trụ cột quan trọng") == 1.0
+    assert fit("How did the premier describe defence cooperation?", "quan hệ hợp tác ngày càng bền chặt") == 0.0
+    assert fit("Hợp tác quốc phòng có vị trí thế nào?", "hợp tác quốc phòng luôn xứng đáng là một trụ cột") == 1.0
 
 
 def test_sentence_table_matches_the_index(bot: ChatBot) -> None:

@@ -95,6 +95,12 @@ def test_words_setting_the_scene_weigh_less() -> None:
     assert all(c.weight == 1.0 for c in analyze("When did the Prime Minister receive the minister?").concepts)
 
 
+def test_a_characterising_verb_frames_the_question() -> None:
+    # "how did he describe X": the answer says what X is, in whatever words; X weighs, "describe" little
+    weights = {c.label: c.weight for c in analyze("How did the premier describe defence cooperation?").concepts}
+    assert weights["describe"] == 0.3 and weights["defence cooperation"] == 1.0
+
+
 def test_two_part_questions() -> None:
     q = analyze("Who was Laos's defence minister in December 2021, and who held that post in December 2024?")
     assert [p.periods[0].iso for p in q.parts] == ["2021-12", "2024-12"]
