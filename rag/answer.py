@@ -134,6 +134,10 @@ _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|
 # "Who also attended ...", "có ai cùng dự": someone besides the people of the event described
 _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (du|tham du|co mat|tham gia|tiep)|"
                    r"ngoai ra|con co)\b")
+# "Which minister sat in when the PM received ...": attending an event the question places
+_ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
+                       r"(cung )?(du|tham du|co mat)|tham gia)\b")
+_SCENE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
@@ -414,7 +418,8 @@ class ExtractiveAnswerer:
             cand.score = self.score(cand.features)
             if query.split == "period":  # the same words for each period: the period decides
                 cand.score += 2 * self.w["date"] * cand.features["date"]
-        if query.qtype == "who" and _ALSO.search(fold(query.text)):
+        folded = fold(query.text)
+        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and _SCENE.search(folded))):
             # the sentence that best describes the event names the people the question
             # describes ("when the PM received the Lao minister"); the answer is someone else
             # ("which Politburo member also attended": the asked-for role does not describe the event)

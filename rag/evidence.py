@@ -56,6 +56,9 @@ _ASKS_WORDING = re.compile(
     r"spirit|watchword|watchwords)\b|"
     r"\b(phuong cham|khau hieu|ngoac kep|cum tu|cau noi|tu ngu|nhung chu)\b"
 )
+_ASKS_WHY = re.compile(r"^why\b|\b(vi sao|tai sao|ly do|de lam gi|nham muc dich gi|vi le gi)\b")
+# Words that give a reason or a purpose, with their tone marks ("đề" in "đề nghị" is not "để")
+_REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|vì vậy|nên)(?!\w)(?![^,.;]* dẫn đầu)")  # "do X dẫn đầu": led by X
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
 
 
@@ -242,6 +245,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return min(1.0, found / 2)
     if _ASKS_WORDING.search(fold(query.text)):  # a motto or a phrase is quoted
         return 1.0 if _QUOTED.search(text) else 0.0
+    if _ASKS_WHY.search(fold(query.text)):  # a reason or a purpose: "do bão lũ", "để chào mừng"
+        return 1.0 if _REASON.search(text.lower()) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query) else 0.0
     return 0.0

@@ -84,6 +84,8 @@ class ChunkDates:
                 ends.append(end)
                 year_only.append(precision_of(iso) == "year")
         self.n = len(chunks)
+        ids: dict[str, int] = {}
+        self.article = np.array([ids.setdefault(c.article_id, len(ids)) for c in chunks], dtype=np.int64)
         self.event_row = np.array(rows, dtype=np.int64)
         self.event_start = np.array(starts, dtype=np.int32)
         self.event_end = np.array(ends, dtype=np.int32)
@@ -92,6 +94,10 @@ class ChunkDates:
     def published_in(self, period: Period) -> np.ndarray:
         """Mask of the chunks whose article was published in ``period``."""
         return (self.pub_start <= period.end.toordinal()) & (period.start.toordinal() <= self.pub_end)
+
+    def same_articles(self, mask: np.ndarray) -> np.ndarray:
+        """Mask of every chunk of the articles that have a chunk in ``mask``."""
+        return np.isin(self.article, self.article[mask])
 
     def match(self, periods: Sequence[Period]) -> np.ndarray:
         """``date_match`` of every chunk, as an array."""
@@ -239,7 +245,12 @@ class HybridRetriever(BaseRetriever):
         notes: list[str] = []
         if query.periods:
             dates = self.dates.match(query.periods)
-            candidates = dates > 0 if allowed is None else (dates > 0) & allowed
+            candidates = dates > 0
+            if all(p.precision == "day" for p in query.periods):
+                # an article that reports a day's event names the day once ("Ngày 25-9, ..."):
+                # its other chunks are about that event too
+                candidates = self.dates.same_articles(candidates)
+            candidates = candidates if allowed is None else candidates & allowed
             covered = bool(candidates.any())
             if covered:
                 allowed = candidates

@@ -135,6 +135,12 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # ranked fifth of its article
         ("How did Prime Minister Pham Minh Chinh describe defence cooperation between Vietnam and Laos?",
          "000_365769973c54f80b", r"tru cot"),
+        # the article names the day once ("Ngày 25-9, ..."); its other chunks are about that day
+        ("Ngày 25/9/2020, ai là tân Tùy viên quốc phòng Lào ra mắt lãnh đạo Bộ Quốc phòng Việt Nam?",
+         "004_3c74da71e6f5db71", r"vongxay inthakham duoc bo nhiem"),
+        # a why-question: the sentence giving a reason ("do bão lũ")
+        ("Why did the Lao defence minister offer his sympathy to Vietnam in October 2025?", "003_f334f3650929ce75",
+         r"do bao lu"),
         # "lần thứ 2" of the dialogue: the edition asked about is that event's
         ("Đối thoại chính sách quốc phòng lần thứ 2 được đánh giá thế nào?", SIGNING_ARTICLE, r"lan thu 2"),
         # "hai Bộ trưởng đã ký ...": the sentence that says what was signed, with a neighbour naming them
@@ -157,6 +163,8 @@ def test_question_types(bot: ChatBot, question: str, article: str, expected: str
     [
         "Who else joined the Prime Minister when he received the Lao defence minister on 18 December 2024?",
         "Khi Thủ tướng tiếp Bộ trưởng Quốc phòng Lào ngày 18/12/2024, còn có ai cùng tham dự?",
+        # no "also": attending an event the question places by its main actors
+        "Which Vietnamese minister was present when the Prime Minister received the Lao defence minister on 18/12/2024?",
     ],
 )
 def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question: str) -> None:

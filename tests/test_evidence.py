@@ -78,6 +78,11 @@ def test_type_fit(bot: ChatBot) -> None:
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
+    # a why-question wants a reason or a purpose; "đề nghị" holds no "để"
+    assert fit("Why did the minister express sympathy?", "chia sẻ trước những thiệt hại do bão lũ vừa qua") == 1.0
+    assert fit("Vì sao Việt Nam tặng pháo hoa?", "gửi tặng pháo hoa để chào mừng lễ kỷ niệm") == 1.0
+    assert fit("Why did the minister express sympathy?", "Thiếu tướng đề nghị hai bên phối hợp") == 0.0
+    assert fit("Why did they meet?", "Đoàn do Đại tướng Phan Văn Giang dẫn đầu") == 0.0  # "do ... dẫn đầu": led by
     # "how did he describe X", "X có vị trí thế nào": the passage says what X is
     assert fit("How did the premier describe defence cooperation?",
                "hợp tác quốc phòng là một trong những trụ cột quan trọng") == 1.0

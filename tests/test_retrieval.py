@@ -84,6 +84,16 @@ def test_date_filter_runs_before_search_and_never_silently_empties(bot: ChatBot)
     assert plain.period_covered is None
 
 
+def test_a_day_reaches_the_whole_article_that_reports_it(bot: ChatBot) -> None:
+    # the article on 25/9/2020 names the day in its lead only; its other chunks are about that day
+    result = bot.retrieve("Ngày 25/9/2020, ai là tân Tùy viên quốc phòng Lào?")
+    assert result.period_covered
+    rows = {h.chunk.id for h in result.hits}
+    assert len(rows) > 1 and all(h.chunk.article_id == "004_3c74da71e6f5db71" for h in result.hits)
+    # a month still filters chunk by chunk
+    assert bot.retrieve("What was signed in December 2021?").hits[0].chunk.article_id == SIGNING_ARTICLE
+
+
 def test_date_range_filter(bot: ChatBot) -> None:
     result = bot.retrieve("What was signed?", within=(date(2025, 1, 1), None))
     assert {h.chunk.article_id for h in result.hits} == {"003_f334f3650929ce75"}
