@@ -256,7 +256,7 @@ def defines(pad: str, query: Query) -> bool:
     """Does the passage say what one of the question's things is ("hợp tác quốc phòng là
     một trong những trụ cột ...")?"""
     return any(
-        re.search(rf" {re.escape(p)} (?:\w+ ){{0,3}}la (?!do |vi |khi )", pad)
+        re.search(rf" {re.escape(p)} (?:\w+ ){{0,5}}(?<! nhat )(?<! hay )la (?!do |vi |khi )", pad)  # not "nhất là"
         for c in query.concepts if c.kind == "lexicon" for p in c.phrases
     )
 

@@ -88,6 +88,7 @@ def test_type_fit(bot: ChatBot) -> None:
                "hợp tác quốc phòng là một trong những trụ cột quan trọng") == 1.0
     assert fit("How did the premier describe defence cooperation?", "quan hệ hợp tác ngày càng bền chặt") == 0.0
     assert fit("Hợp tác quốc phòng có vị trí thế nào?", "hợp tác quốc phòng luôn xứng đáng là một trụ cột") == 1.0
+    assert fit("How did the premier describe defence cooperation?", "hợp tác quốc phòng, nhất là đào tạo") == 0.0
 
 
 def test_sentence_table_matches_the_index(bot: ChatBot) -> None:
