@@ -113,7 +113,7 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,5}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,5}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
     ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
 ]
@@ -122,7 +122,7 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _PERSON_NOUNS = (
     r"(minister|ministers|general|generals|leader|leaders|official|officials|officer|officers|person|people|"
     r"colonel|colonels|attache|attaches|head|premier|president|chief|commander|secretary|ambassador|"
-    r"representative|counterpart|host|guest|delegate|deputy|politician|man|woman)"
+    r"representative|counterpart|host|guest|delegate|deputy|politician|man|woman|member|members)"
 )
 _NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
 # An English question's opening words decide its type before anything later in it does

@@ -54,6 +54,7 @@ def test_language(question: str, lang: str) -> None:
         # a leading "When X did Y," sets the scene; "When was ..." asks for a date
         ("When the PM received the Lao minister in 2024, which Vietnamese minister also sat in?", "who"),
         ("When was the protocol signed, and who signed it?", "when"),
+        ("Which Vietnamese cabinet member also sat in on the meeting?", "who"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
