@@ -137,7 +137,7 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (d
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
-_SCENE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b")
+_SCENE_WORD = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
@@ -223,7 +223,10 @@ class ExtractiveAnswerer:
     chunk. The best sentence is kept, then others that add uncovered concepts, supply a
     missing type feature or score within ``close`` of the best, as far as 600 characters
     allow (long sentences are cut to the clauses that matter). A two-part question is
-    answered part by part. It abstains when the question's period is not covered, when it
+    answered part by part. A sentence of the best article that carries what the question type
+    needs is a candidate even if its chunk was not retrieved; in "who also attended ..." the
+    people of the sentence describing the event are not the answer; a proposal that goes on
+    in the next sentence is quoted with it. It abstains when the question's period is not covered, when it
     names something no article mentions, when the passages answer a different question (a
     rare, specific concept missing, another edition of an event, nothing counted for a
     "how many"), or when the support of the best sentence is under ``min_support``.
@@ -419,7 +422,7 @@ class ExtractiveAnswerer:
             if query.split == "period":  # the same words for each period: the period decides
                 cand.score += 2 * self.w["date"] * cand.features["date"]
         folded = fold(query.text)
-        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and _SCENE.search(folded))):
+        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and _SCENE_WORD.search(folded))):
             # the sentence that best describes the event names the people the question
             # describes ("when the PM received the Lao minister"); the answer is someone else
             # ("which Politburo member also attended": the asked-for role does not describe the event)

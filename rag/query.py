@@ -397,8 +397,9 @@ STATEMENT_VERBS_BOOST = 2.0
 # "X có vị trí thế nào"): the answer says what X is; the verb frames the question and weighs
 # little (the answer says "X là ...", whoever describes it)
 ASKS_CHARACTER = re.compile(
-    r"\b(describe|described|describes|characteri[sz]e|characteri[sz]ed|call|called|regard|regarded|consider|"
-    r"considered|view|viewed|see|saw|liken|likened|compare|compared|portray|portrayed)\b|"
+    r"\b(describe|described|describes|characteri[sz]e|characteri[sz]ed|liken|likened|portray|portrayed)\b|"
+    r"\b(regard|regarded|consider|considered|view|viewed|see|saw|call|called|compare|compared)\b[^?]* (as|to)\b|"
+    r"\bcall(ed)? it\b|\bwhat (place|role|position|importance|weight)\b|"
     r"\b(vi|goi|coi|xem|danh gia)\b.*\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri (the nao|ra sao|gi)\b"
 )
 _FRAME_WEIGHT = 0.3
