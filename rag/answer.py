@@ -40,7 +40,7 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import STATEMENT_VERBS, Concept, Query, analyze, country_posts, load_lexicon
+from rag.query import SCENE_CLAUSE, STATEMENT_VERBS, Concept, Query, analyze, country_posts, load_lexicon
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
@@ -132,12 +132,11 @@ _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec n
 _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|tuong|lanh dao|dong chi|truong doan|"
                             r"nguoi|thu truong)\b|^(ong|ba)\b")
 # "Who also attended ...", "có ai cùng dự": someone besides the people of the event described
-_ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|joined|cung (du|tham du|co mat|tham gia|tiep)|"
+_ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham du|co mat|tham gia|tiep)|"
                    r"ngoai ra|con co)\b")
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
-_SCENE_WORD = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
@@ -422,7 +421,7 @@ class ExtractiveAnswerer:
             if query.split == "period":  # the same words for each period: the period decides
                 cand.score += 2 * self.w["date"] * cand.features["date"]
         folded = fold(query.text)
-        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and _SCENE_WORD.search(folded))):
+        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and SCENE_CLAUSE.search(folded))):
             # the sentence that best describes the event names the people the question
             # describes ("when the PM received the Lao minister"); the answer is someone else
             # ("which Politburo member also attended": the asked-for role does not describe the event)

@@ -268,20 +268,18 @@ _ORDINAL = re.compile(r"\blan (?:thu )?(\d+|nhat|hai|ba|tu|nam|sau|bay|tam|chin)
                       r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(\d+)(?:st|nd|rd|th)\b")
 
 
+def _edition(m: re.Match[str]) -> int:
+    vi, en, num = m.groups()
+    if vi:
+        return int(vi) if vi.isdigit() else _ORDINAL_WORDS[vi]
+    if en:
+        return _ORDINAL_EN[en]
+    return int(num) if num else 1  # "lần đầu"
+
+
 def ordinals(folded: str) -> set[int]:
     """Editions a text names: "lần thứ 2", "lần đầu", "second", "9th"."""
-    found = set()
-    for m in _ORDINAL.finditer(folded):
-        vi, en, num = m.groups()
-        if vi:
-            found.add(int(vi) if vi.isdigit() else _ORDINAL_WORDS[vi])
-        elif en:
-            found.add(_ORDINAL_EN[en])
-        elif num:
-            found.add(int(num))
-        else:
-            found.add(1)  # "lần đầu"
-    return found
+    return {_edition(m) for m in _ORDINAL.finditer(folded)}
 
 
 _EDITION_WINDOW = 10  # words: how far an edition's event name may stand from its ordinal
@@ -293,10 +291,9 @@ def editions(folded: str) -> list[tuple[int, str]]:
     English one ("the second border exchange")."""
     found = []
     for m in _ORDINAL.finditer(folded):
-        (n,) = ordinals(m.group(0))
         if m.group(2) or m.group(3):  # English: the event follows
             words = folded[m.end():].split()[:_EDITION_WINDOW]
         else:
             words = folded[: m.start()].split()[-_EDITION_WINDOW:]
-        found.append((n, padded(" ".join(re.findall(r"\w+", " ".join(words))))))
+        found.append((_edition(m), padded(" ".join(re.findall(r"\w+", " ".join(words))))))
     return found

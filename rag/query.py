@@ -407,7 +407,7 @@ _FRAME_WEIGHT = 0.3
 
 # "... when he received the Lao minister", "khi tiếp Bộ trưởng Lào": a clause that places the
 # event the question asks about; its words weigh this much
-_SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*")
+SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*")
 _SCENE_WEIGHT = 0.5
 
 
@@ -429,7 +429,7 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
     seen: set[tuple[str, ...]] = set()
     lexicon_spans = []
     qtype = question_type(text)
-    scenes = [m.span() for m in _SCENE_CLAUSE.finditer(folded)] if qtype != "when" else []
+    scenes = [m.span() for m in SCENE_CLAUSE.finditer(folded)] if qtype != "when" else []
 
     def weight(span: tuple[int, int]) -> float:  # words of the scene identify the event, not the answer
         return _SCENE_WEIGHT if any(a <= span[0] and span[1] <= b for a, b in scenes) else 1.0
