@@ -145,6 +145,7 @@ _NO_COUNT = 0.0  # support factor for a number question whose passages count not
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
+_MIN_COMPLEMENT = 40  # characters: a complement's quote cut shorter than this is left out
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
 # (fitted weights did not carry over to the holdout set; see README).
 DEFAULT_WEIGHTS = {
@@ -500,9 +501,13 @@ class ExtractiveAnswerer:
     def _goes_on(self, best: _Candidate, query: Query, weights: dict[int, float]) -> _Candidate | None:
         """In "what did X propose", the sentence after X's proposal that goes on with it
         ("Hai bên tiếp tục phối hợp ...", naming no one), or None."""
-        said = [i for i, c in enumerate(query.concepts) if weights[i] and STATEMENT_VERBS & set(c.phrases)]
+        # the verb, through the lexicon ("propose") or as the question says it ("đề nghị",
+        # whose "đề" folds to a stop word, "để")
+        said = {p for i, c in enumerate(query.concepts) if weights[i] for p in c.phrases if p in STATEMENT_VERBS}
+        said |= {v for v in STATEMENT_VERBS if f" {v} " in padded(query.text)}
         nxt = best.sid + 1
-        if query.qtype != "what" or not said or not set(said) & best.covered or not self._near(best.sid, nxt, 1):
+        best_says = any(f" {v} " in self.table.sentences[best.sid].padded for v in said)
+        if query.qtype != "what" or not best_says or not self._near(best.sid, nxt, 1):
             return None
         sent = self.table.sentences[nxt]
         if sent.instruction or not _GOES_ON.match(fold(sent.text)) or any(
@@ -661,11 +666,13 @@ class ExtractiveAnswerer:
             order.pop()  # the least important sentence does not fit
             firsts = min(firsts, len(order))
         pieces: list[tuple[Citation, str]] = []
-        for (pick, cand), limit in zip(order, limits, strict=True):
+        for rank, ((pick, cand), limit) in enumerate(zip(order, limits, strict=True)):
             sent = self.table.sentences[cand.sid]
             article = self.index.articles[sent.article_id]
             start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on)
             quote = article.body[start:end]
+            if rank >= firsts and len(quote) < _MIN_COMPLEMENT and end - start < sent.end - sent.start:
+                continue  # a scrap of a complement ("Ngay sau lễ đón…") says nothing
             when = self._when(article, start, end, query)
             text = f"{when}: “{'…' if start > sent.start else ''}{quote}{'…' if end < sent.end else ''}”"
             pieces.append((Citation(article.id, article.title, article.date, quote, start, end), text))

@@ -58,7 +58,7 @@ _ASKS_WORDING = re.compile(
 )
 _ASKS_WHY = re.compile(r"^why\b|\b(vi sao|tai sao|ly do|de lam gi|nham muc dich gi|vi le gi)\b")
 # Words that give a reason or a purpose, with their tone marks ("đề" in "đề nghị" is not "để")
-_REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|vì vậy|nên)(?!\w)(?![^,.;]* dẫn đầu)")  # "do X dẫn đầu": led by X
+_REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|vì vậy|nên|với kinh nghiệm|trên cơ sở|xuất phát từ)(?!\w)(?![^,.;]* dẫn đầu)")  # "do X dẫn đầu": led by X
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
 
 
@@ -265,7 +265,9 @@ _ORDINAL_WORDS = {"nhat": 1, "dau": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sa
 _ORDINAL_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
                "ninth": 9, "tenth": 10}
 _ORDINAL = re.compile(r"\blan (?:thu )?(\d+|nhat|hai|ba|tu|nam|sau|bay|tam|chin)\b|\blan dau\b|"
-                      r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(\d+)(?:st|nd|rd|th)\b")
+                      r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b"
+                      r"(?! (?:country|countries|nation|nations|party|parties|state|states|half|quarter)\b)"  # "a third country"
+                      r"|\b(\d+)(?:st|nd|rd|th)\b")
 
 
 def _edition(m: re.Match[str]) -> int:

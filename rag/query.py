@@ -109,11 +109,13 @@ def detect_language(text: str) -> str:
 
 # ---------------------------------------------------------------- question types
 
+_NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition)\b|\bwhat (number|anniversary)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (\w+ ){0,5}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
+    ("who", re.compile(rf"\bwho\b|\bwhom\b|\bwhose\b|\bwhich ((?!{_NOT_IN_NOUN_PHRASE}\b)\w+ ){{0,5}}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b"
+                        r"|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
     ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
 ]
@@ -124,7 +126,6 @@ _PERSON_NOUNS = (
     r"colonel|colonels|attache|attaches|head|premier|president|chief|commander|secretary|ambassador|"
     r"representative|counterpart|host|guest|delegate|deputy|politician|man|woman|member|members)"
 )
-_NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
 # An English question's opening words decide its type before anything later in it does
 # ("What titles did X hold *when* ..." asks for titles; "When ..." asks for a date).
 _LEADS: list[tuple[str, re.Pattern[str]]] = [
@@ -148,7 +149,7 @@ _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|tak
 
 # "When PM X received Y, which minister ...?": a clause setting the scene (not "When was ...")
 # before the question itself
-_SCENE = re.compile(r"^(?:when|while|after|before|during|as|according to)\s+(?!(?:was|were|is|are|did|does|do|has|have|"
+_SCENE = re.compile(r"^(?:when|while|after|before|during|as|according to|given|amid|despite|in view of|in light of)\s+(?!(?:was|were|is|are|did|does|do|has|have|"
                     r"had|will|would|can|could)\b)[^,?]{3,}?,\s*(?=(?:what|which|who|whom|whose|where|when|how|why|"
                     r"did|does|do|is|was|were|are|has|have)\b)")
 
@@ -276,10 +277,10 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
 
 # Where a question splits into parts: ", and who ...", "; ...", ", và ... nào".
 _PART_SPLIT = re.compile(
-    r"(?:,\s*|;\s*|\?\s+)(?:and\s+|va\s+|con\s+)?(?=(?:who|what|when|where|which|how|in which|on what|"
-    r"and\s+(?:who|what|when|where|which|how))\b)|"
-    r",\s*(?:va|con)\s+(?=\S+(?:\s+\S+){0,20}\s+(?:ai|gi|nao|dau|bao nhieu|may)\b)|"
-    r"\s+and\s+(?=(?:who|what|when|where|which|how)\b)"
+    r"(?:,\s*|;\s*|\?\s+)(?:and\s+|va\s+|con\s+)?(?=(?:who|what|when|where|which|why|how|in which|on what|"
+    r"and\s+(?:who|what|when|where|which|why|how))\b)|"
+    r",\s*(?:va|con)\s+(?=\S+(?:\s+\S+){0,20}\s+(?:ai|gi|nao|dau|bao nhieu|may|tai sao|vi sao)\b)|"
+    r"\s+and\s+(?=(?:who|what|when|where|which|why|how)\b)"
 )
 # What a question asks for, tried in order: "how much did X cost" -> cost, "how many X",
 # "what is the X of", "which X", "bao nhiêu X". The mode says where the head noun is.
@@ -338,7 +339,8 @@ def analyze(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Q
 
 # "When X, what Y?", "According to X, what Y?": a clause that only sets the scene
 _SUBORDINATE = re.compile(
-    r"^(when|while|after|before|during|if|since|as|although|though|once|according to|regarding|concerning|"
+    r"^(when|while|after|before|during|if|since|as|although|though|once|according to|regarding|concerning|given|amid|"
+    r"despite|in view of|in light of|"
     r"khi|sau khi|trong khi|luc|theo)\b"
 )
 
@@ -374,16 +376,24 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
             split.append(Query(**{**part.__dict__, "split": "clause"}))
     if len(split) < 2:
         return []
-    # an elliptical part ("who held that post ...") borrows the others' concepts, at a lower
-    # weight; every part knows the people the whole question names (they are not the answer)
+    # an elliptical part ("who held that post ...", "why did he say ...") borrows the others'
+    # concepts at a lower weight (their people too, unless it asks for a person), and their
+    # period when it names none; every part knows the people the whole question names (they
+    # are not the answer)
+    periods = {period for p in split for period in p.periods}
     return [
         Query(**{**p.__dict__, "lang": query.lang, "names": query.names, "concepts": p.concepts + tuple(
             Concept(c.label, c.phrases, c.kind, 0.3)
             for other in split if other is not p for c in other.concepts
-            if c.kind != "name" and all(c.phrases != own.phrases for own in p.concepts)
-        )})
+            if (c.kind != "name" or p.qtype not in ("who", "rank")) and all(c.phrases != own.phrases for own in p.concepts)
+        ), "periods": p.periods or (tuple(periods) if len(periods) == 1 and _ELLIPTICAL.search(fold(p.text)) else ())})
         for p in split
     ]
+
+
+# a part that points back at the rest of the question ("why did *he* say ...", "*it*")
+_ELLIPTICAL = re.compile(r"\b(he|she|it|they|him|his|her|its|their|them|ong ay|ba ay|vi do|nguoi do|"
+                         r"(su kien|dip|hoat dong|van kien) (do|nay))\b")
 
 
 # What people say in the news: a question about one ("what did he pledge?") is answered by
@@ -407,7 +417,7 @@ _FRAME_WEIGHT = 0.3
 
 # "... when he received the Lao minister", "khi tiếp Bộ trưởng Lào": a clause that places the
 # event the question asks about; its words weigh this much
-SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*")
+SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*|^(given|amid|in view of|in light of)\b[^,?;]*")
 _SCENE_WEIGHT = 0.5
 
 

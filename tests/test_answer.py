@@ -151,12 +151,38 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "Đoàn Bộ Quốc phòng Lào" is a delegation, not a person's name
         ("Tháng 12/2024, Đoàn Bộ Quốc phòng Lào sang Việt Nam dự những sự kiện gì?", "000_365769973c54f80b",
          r"80 nam"),
+        # "đề nghị" (whose "đề" folds to a stop word): the proposal goes on in the next sentence
+        ("Thiếu tướng Lê Đức Thái đề nghị hai bên ngăn chặn loại tội phạm nào?", "004_3c74da71e6f5db71",
+         r"khung bo"),
+        # "a third country" is no edition of the exchange ("lần thứ nhất")
+        ("Did Phan Van Giang want to keep up regular meetings of the defence ministers of Vietnam, Laos and a third "
+         "country at the 2021 exchange? Which country?", SIGNING_ARTICLE, r"campuchia"),
+        # "Given X, what ...": one question, X sets the scene
+        ("Given the COVID-19 situation, what did Vietnam's defence minister offer Laos in December 2021?",
+         SIGNING_ARTICLE, r"nhan luc"),
+        # "which ... events did General X ...": events, not a general
+        ("Which events did General Nguyen Tan Cuong invite Lao defence leaders to?", "002_7e366184e7ef7842",
+         r"trien lam.*ban sung"),
+        # "..., and why did he ...": a second part, about the same man in the same year
+        ("Which Lao anniversary in 2025 did Phan Van Giang mention, and why was Vietnam ready to help with it?",
+         "003_f334f3650929ce75", r"50 nam.*kinh nghiem"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
     answer = bot.ask(question)
     assert not answer.abstained and answer.citations[0].article_id == article
     assert re.search(expected, fold(answer.text)), answer.text
+    check_citations(bot, answer)
+
+
+def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:
+    # the list of events fills the answer; the next sentence would fit only as "Ngay sau lễ đón…"
+    answer = bot.ask("Which events did General Nguyen Tan Cuong invite Lao defence leaders to?")
+    assert "ban sung" in fold(answer.citations[0].quote)
+    for citation in answer.citations[1:]:
+        sentence = next(s for s in bot.extractive.table.sentences
+                        if s.article_id == citation.article_id and s.start <= citation.start < s.end)
+        assert citation.end - citation.start == sentence.end - sentence.start or len(citation.quote) >= 40
     check_citations(bot, answer)
 
 

@@ -45,6 +45,7 @@ def test_ordinals() -> None:
     assert ordinals("the second exchange") == {2}
     assert ordinals("doi thoai chinh sach quoc phong lan thu 2") == {2}
     assert ordinals("the 9th exchange, lan dau") == {9, 1}
+    assert ordinals("meetings of vietnam, laos and a third country") == set()  # not an edition
 
 
 def test_editions_carry_their_event() -> None:
@@ -83,6 +84,7 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("Vì sao Việt Nam tặng pháo hoa?", "gửi tặng pháo hoa để chào mừng lễ kỷ niệm") == 1.0
     assert fit("Why did the minister express sympathy?", "Thiếu tướng đề nghị hai bên phối hợp") == 0.0
     assert fit("Why did they meet?", "Đoàn do Đại tướng Phan Văn Giang dẫn đầu") == 0.0  # "do ... dẫn đầu": led by
+    assert fit("Why was Vietnam ready to help?", "Với kinh nghiệm tổ chức các hoạt động lớn, Bộ Quốc phòng sẵn sàng hỗ trợ") == 1.0
     # "how did he describe X", "X có vị trí thế nào": the passage says what X is
     assert fit("How did the premier describe defence cooperation?",
                "hợp tác quốc phòng là một trong những trụ cột quan trọng") == 1.0

@@ -55,6 +55,11 @@ def test_language(question: str, lang: str) -> None:
         ("When the PM received the Lao minister in 2024, which Vietnamese minister also sat in?", "who"),
         ("When was the protocol signed, and who signed it?", "when"),
         ("Which Vietnamese cabinet member also sat in on the meeting?", "who"),
+        # "General" here is who was asked, not what the question asks for
+        ("Which upcoming events did General Nguyen Tan Cuong invite the Lao leaders to attend?", "what"),
+        ("In 2021, which Lao minister signed the protocol?", "who"),
+        # "Given X, ..." sets the scene too
+        ("Given the COVID-19 situation in Laos, what did the minister offer?", "what"),
     ],
 )
 def test_question_type(question: str, qtype: str) -> None:
@@ -116,6 +121,22 @@ def test_two_part_questions() -> None:
     # "According to X, what Y?": whose account it is, not a question of its own
     assert analyze("According to the Lao defence minister, what did the two ministers agree on?").parts == ()
     assert analyze("Theo Bộ trưởng Lào, hai bên nhất trí những gì?").parts == ()
+    assert analyze("Given the COVID-19 situation in Laos, what did the minister offer in December 2021?").parts == ()
+
+
+def test_an_elliptical_part_borrows_the_people_and_period_it_points_back_to() -> None:
+    q = analyze("Which Lao anniversary in 2025 did Phan Van Giang mention, and why did he say Vietnam was ready to help?")
+    second = q.parts[1]
+    assert len(q.parts) == 2 and second.qtype == "what" and second.text.startswith("why")
+    # "he" is Phan Van Giang, in 2025: his name (lightly) and the year carry over
+    assert {c.label: c.weight for c in second.concepts}["phan van giang"] == 0.3
+    assert [p.iso for p in second.periods] == ["2025"]
+    # a part that does not point back keeps its own (lack of) period, and a who-part does not
+    # borrow the people it is asking about
+    q = analyze("Ai đã mời lãnh đạo Lào dự Triển lãm, và năm 2024 vị Bộ trưởng Lào nào sang dự Triển lãm?")
+    assert len(q.parts) == 2 and q.parts[0].periods == ()
+    q = analyze("Who signed the protocol with Phan Van Giang in 2021, and who did he meet in 2024?")
+    assert all("phan van giang" not in {c.label for c in p.concepts if c.weight < 1} for p in q.parts)
 
 
 @pytest.mark.parametrize(
