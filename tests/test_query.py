@@ -39,6 +39,8 @@ def test_language(question: str, lang: str) -> None:
         ("Diễn tập diễn ra vào ngày nào?", "when"),
         ("Lễ đón được tổ chức ở đâu?", "where"),
         ("Ông Khamliang giữ chức vụ gì?", "rank"),
+        ("Ông giữ cương vị gì?", "rank"),
+        ("dai ta vongxay hua se lam gi tren cuong vi tuy vien quoc phong moi", "what"),  # "in the post of": framing
         ("Việt Nam tặng Lào mấy chiếc xe?", "number"),
         ("Hai bên ký kết văn kiện gì?", "signed"),
         # a clause later in an English question does not decide its type
