@@ -133,7 +133,7 @@ _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|
                             r"nguoi|thu truong)\b|^(ong|ba)\b")
 # "Who also attended ...", "có ai cùng dự": someone besides the people of the event described
 _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham du|co mat|tham gia|tiep)|"
-                   r"ngoai ra|con co)\b")
+                   r"ngoai ra|con co|(sat|sit|sitting) in on)\b")  # "sat in on X's meeting": X is not the answer
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")

@@ -133,7 +133,7 @@ _LEADS: list[tuple[str, re.Pattern[str]]] = [
     ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
     ("where", re.compile(r"^(where|whereabouts|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
     ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition)|"
-                          r"what (was|is|were|are) the (\w+ )?(value|cost|costs|price|worth|amount|sum)( of)?)\b")),
+                          r"what (was|is|were|are) the (\w+ ){0,2}(value|cost|costs|price|worth|amount|sum)( of)?)\b")),
     ("rank", re.compile(r"^(what|which) (\w+ ){0,2}(rank|ranks|post|posts|position|positions|title|titles|role|roles|"
                         r"job|office|capacity)\b|^in what capacity\b")),
     # "Which Lao party and state leader ..." (not "What did the ministers ...", "Which anniversary of the people ...")
@@ -271,7 +271,12 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
             words = [text[s:e] for s, e in group]
             if lang == "vi" and len(words) < 2 and VI_MARKS.search(words[0]):
                 continue
-            found.append((fold(" ".join(words)), (group[0][0], group[-1][1])))
+            span = (group[0][0], group[-1][1])
+            if len(words) == 1 and re.fullmatch(r"[A-Z][\w]+(-[A-Z][\w]+)+", words[0]):
+                # "the Giang-Khamliang talks": two people, each named by one word
+                found.extend((fold(part), span) for part in words[0].split("-"))
+                continue
+            found.append((fold(" ".join(words)), span))
     return found
 
 

@@ -78,6 +78,7 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Bộ trưởng Quốc phòng Campuchia dự cuộc gặp ba Bộ trưởng tháng 10/2025 là ai?", "vi"),
         # a value asks for an amount: the passage on the gifts counts vehicles, not money
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
+        ("What was the total monetary value of the vehicles Vietnam gave Laos in October 2025?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
         ("Which university will train Lao officers under the memorandum signed in October 2025?", "en"),
         # the passages name the first exchange; "lần thứ 2" in them is another event's (a dialogue)
@@ -163,6 +164,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "which ... events did General X ...": events, not a general
         ("Which events did General Nguyen Tan Cuong invite Lao defence leaders to?", "002_7e366184e7ef7842",
          r"trien lam.*ban sung"),
+        # "the Giang-Khamliang talks" names two men the article names, not an unknown "Giang-Khamliang"
+        ("What trilateral activities were due the day after the Giang-Khamliang talks in October 2025?",
+         "003_f334f3650929ce75", r"cuu ho"),
         # "..., and why did he ...": a second part, about the same man in the same year
         ("Which Lao anniversary in 2025 did Phan Van Giang mention, and why was Vietnam ready to help with it?",
          "003_f334f3650929ce75", r"50 nam.*kinh nghiem"),
@@ -193,6 +197,8 @@ def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:
         "Khi Thủ tướng tiếp Bộ trưởng Quốc phòng Lào ngày 18/12/2024, còn có ai cùng tham dự?",
         # no "also": attending an event the question places by its main actors
         "Which Vietnamese minister was present when the Prime Minister received the Lao defence minister on 18/12/2024?",
+        # "sat in on X's meeting": X and his guest are not the answer
+        "Which cabinet member sat in on the Prime Minister's meeting with the Lao defence minister in December 2024?",
     ],
 )
 def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question: str) -> None:

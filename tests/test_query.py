@@ -53,6 +53,7 @@ def test_language(question: str, lang: str) -> None:
         ("Was the protocol signed when the ministers met in Hanoi?", "signed"),
         ("What was the total value of the vehicles Vietnam donated?", "number"),
         ("What is the cost of the fireworks?", "number"),
+        ("What was the total monetary value of the vehicles?", "number"),
         # a leading "When X did Y," sets the scene; "When was ..." asks for a date
         ("When the PM received the Lao minister in 2024, which Vietnamese minister also sat in?", "who"),
         ("When was the protocol signed, and who signed it?", "when"),
@@ -80,6 +81,9 @@ def test_concepts_names_and_periods() -> None:
     assert q.names == ("phan van giang",)  # "Thailand" is a lexicon country, not an unknown name
     assert {"thailand", "defence minister"} <= {c.label for c in q.concepts}
     assert "thai lan" in next(c for c in q.concepts if c.label == "thailand").phrases
+
+    # "the Giang-Khamliang talks": two people, one word each
+    assert analyze("What followed the Giang-Khamliang talks?").names == ("giang", "khamliang")
 
     q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
     assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
