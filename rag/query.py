@@ -426,6 +426,14 @@ SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*|^(g
 _SCENE_WEIGHT = 0.5
 
 
+def _inside_name(text: str, span: tuple[int, int]) -> bool:
+    """Is the capitalised word at ``span`` between two capitalised words ("Nguyễn Tân Cương")?"""
+    before = text[: span[0]].split()[-1:]
+    after = text[span[1]:].split()[:1]
+    return text[span[0]:span[1]][:1].isupper() and bool(before and after) and before[0][:1].isupper() \
+        and after[0][:1].isupper()
+
+
 def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Query:
     text = normalize(" ".join(question.split()))
     lang = detect_language(text)
@@ -450,6 +458,8 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         return _SCENE_WEIGHT if any(a <= span[0] and span[1] <= b for a, b in scenes) else 1.0
 
     for m in pattern.finditer("".join(masked)):
+        if lang == "vi" and " " not in m.group(0) and _inside_name(text, m.span()):
+            continue  # "tân" (new) in "Nguyễn Tân Cương" is a syllable of his name
         entry = by_key[m.group(0)]
         lexicon_spans.append(m.span())
         phrases = tuple(dict.fromkeys((*entry.expansions, m.group(0))))

@@ -87,6 +87,8 @@ def test_concepts_names_and_periods() -> None:
 
     q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
     assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
+    # "tân" (new) is a lexicon word, except as a syllable of a name
+    assert "tan" in {c.label for c in analyze("Ai là tân Tùy viên quốc phòng Lào?").concepts if c.kind == "lexicon"}
 
     # "Đoàn Bộ Quốc phòng Lào" is the ministry's delegation: "Bộ" heads an institution's name
     q = analyze("Đoàn Bộ Quốc phòng Lào sang Việt Nam tháng 12/2024 để dự những sự kiện nào?")
