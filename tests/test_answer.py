@@ -139,6 +139,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # the article names the day once ("Ngày 25-9, ..."); its other chunks are about that day
         ("Ngày 25/9/2020, ai là tân Tùy viên quốc phòng Lào ra mắt lãnh đạo Bộ Quốc phòng Việt Nam?",
          "004_3c74da71e6f5db71", r"vongxay inthakham duoc bo nhiem"),
+        # "challenges" is "thách thức": the list of them
+        ("Which threats to regional security did the general staffs discuss in June 2022?", "002_7e366184e7ef7842",
+         r"khi hau"),
         # "tân" (new) and "ra mắt" (introduce oneself): the incoming attaché
         ("Ai là tân Tùy viên quốc phòng Lào tại Việt Nam ra mắt tháng 9/2020?", "004_3c74da71e6f5db71", r"vongxay"),
         # "hứa" (promise) typed without tone marks is a pledging word
