@@ -79,6 +79,8 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # a value asks for an amount: the passage on the gifts counts vehicles, not money
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
         ("What was the total monetary value of the vehicles Vietnam gave Laos in October 2025?", "en"),
+        # no article says when anyone was born
+        ("In what year was Colonel Vongxay Inthakham born?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
         ("Which university will train Lao officers under the memorandum signed in October 2025?", "en"),
         # the passages name the first exchange; "lần thứ 2" in them is another event's (a dialogue)
