@@ -560,6 +560,8 @@ class ExtractiveAnswerer:
         return best
 
     def _near(self, a: int, b: int, distance: int) -> bool:
+        if not (0 <= a < len(self.table.sentences) and 0 <= b < len(self.table.sentences)):
+            return False  # past the first or the last sentence
         sa, sb = self.table.sentences[a], self.table.sentences[b]
         return sa.article_id == sb.article_id and abs(a - b) <= distance
 

@@ -19,7 +19,7 @@ from functools import cached_property
 from rag.entities import has_place, mentions, title_aliases
 from rag.index import Index
 from rag.phrases import PhraseIndex
-from rag.query import ASKS_CHARACTER, Concept, Query
+from rag.query import ASKS_CHARACTER, STATEMENT_VERBS, Concept, Query
 from rag.safety import instruction_like
 from rag.text import fold, normalize, padded
 
@@ -249,7 +249,16 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return 1.0 if _REASON.search(text.lower()) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query) else 0.0
+    # "what did X share / propose / pledge": the passage that says it with that verb
+    said = {p for c in query.concepts if c.kind == "lexicon" and c.label not in _JUST_SAY
+            for p in c.phrases if p in STATEMENT_VERBS}
+    if qtype == "what" and said:
+        return _SAID_FIT if any(f" {v} " in pad for v in said) else 0.0
     return 0.0
+
+
+_SAID_FIT = 0.5  # type fit of a passage that says what a "what did X share/propose" question asks with its verb
+_JUST_SAY = {"say", "says", "said", "state", "stated", "tell", "told"}  # any statement says something
 
 
 def defines(pad: str, query: Query) -> bool:

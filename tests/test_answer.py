@@ -141,6 +141,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # the article names the day once ("Ngày 25-9, ..."); its other chunks are about that day
         ("Ngày 25/9/2020, ai là tân Tùy viên quốc phòng Lào ra mắt lãnh đạo Bộ Quốc phòng Việt Nam?",
          "004_3c74da71e6f5db71", r"vongxay inthakham duoc bo nhiem"),
+        # "chia sẻ" (share): the sentence saying what he shared, not one about him
+        ("Tại hội đàm tháng 10/2025, Bộ trưởng Quốc phòng Lào chia sẻ điều gì với Việt Nam?", "003_f334f3650929ce75",
+         r"bao lu"),
         # "challenges" is "thách thức": the list of them
         ("Which threats to regional security did the general staffs discuss in June 2022?", "002_7e366184e7ef7842",
          r"khi hau"),
@@ -184,6 +187,13 @@ def test_question_types(bot: ChatBot, question: str, article: str, expected: str
     assert not answer.abstained and answer.citations[0].article_id == article
     assert re.search(expected, fold(answer.text)), answer.text
     check_citations(bot, answer)
+
+
+def test_neighbours_stop_at_the_ends_of_the_table(bot: ChatBot) -> None:
+    # the sentence after the corpus's last one is nobody's neighbour (a proposal there goes on nowhere)
+    last = len(bot.extractive.table.sentences) - 1
+    assert bot.extractive._near(last, last - 1, 1) and not bot.extractive._near(last, last + 1, 1)
+    assert not bot.extractive._near(0, -1, 1)
 
 
 def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:

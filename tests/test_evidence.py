@@ -85,6 +85,10 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("Why did the minister express sympathy?", "Thiếu tướng đề nghị hai bên phối hợp") == 0.0
     assert fit("Why did they meet?", "Đoàn do Đại tướng Phan Văn Giang dẫn đầu") == 0.0  # "do ... dẫn đầu": led by
     assert fit("Why was Vietnam ready to help?", "Với kinh nghiệm tổ chức các hoạt động lớn, Bộ Quốc phòng sẵn sàng hỗ trợ") == 1.0
+    # "what did X share": the passage saying it with that verb, half a fit; "say" is any statement
+    assert fit("What did the Lao minister share with Vietnam?", "Khamliang chia sẻ trước những thiệt hại do bão lũ") == 0.5
+    assert fit("What did the Lao minister share with Vietnam?", "Khamliang đánh giá cao kết quả hợp tác") == 0.0
+    assert fit("What did the premier say about trade?", "Thủ tướng cho biết Việt Nam sẵn sàng hỗ trợ") == 0.0
     # "how did he describe X", "X có vị trí thế nào": the passage says what X is
     assert fit("How did the premier describe defence cooperation?",
                "hợp tác quốc phòng là một trong những trụ cột quan trọng") == 1.0
