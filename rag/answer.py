@@ -137,6 +137,14 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham 
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
+# "what post did X hold before ...", "trước đó giữ chức vụ gì": a person's earlier post
+_ASKS_FORMER_POST = re.compile(
+    r"\b(truoc (do|day|khi)|tung giu|previous(ly)?|former(ly)?|before (becoming|taking|he|she|his|her)|prior to)\b"
+    r".*\b(chuc vu|cuong vi|chuc danh|post|position|role|job|title)\b|"
+    r"\b(chuc vu|cuong vi|chuc danh|post|position|role|job|title)\b.*\b(truoc (do|day|khi)|previous(ly)?|"
+    r"former(ly)?|before (becoming|taking|he|she|his|her)|prior to)\b"
+)
+_FORMER = re.compile(r" (tung giu|tung la|tung lam|truoc day|truoc khi|former|formerly|previously) ")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
@@ -315,6 +323,8 @@ class ExtractiveAnswerer:
             words = [c for c in query.concepts if c.kind == "word" and c.label in query.focus]
             if words and all(self.table.concept_df(c) == 0 for c in words):
                 return msgs["missing"]
+        if _ASKS_FORMER_POST.search(fold(query.text)) and any(self._one_snapshot(n) for n in query.names):
+            return msgs["missing"]  # "his post before he came to Vietnam": one article, which does not say
         if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
             for phrases in country_posts(query.text):
                 if not any(self.table.in_corpus(p) for p in phrases):
@@ -327,6 +337,12 @@ class ExtractiveAnswerer:
             if unknown_name or (unknown_country and self.table.concept_df(concept) == 0):
                 return msgs["name"].format(name=concept.label.title())
         return None
+
+    def _one_snapshot(self, name: str) -> bool:
+        """Is ``name`` named in one article only, never with a word for an earlier post
+        ("từng", "trước đây", "former")? Then the corpus cannot say what they held before."""
+        said = [s for s in self.table.sentences if f" {name} " in s.padded]
+        return len({s.article_id for s in said}) == 1 and not any(_FORMER.search(s.padded) for s in said)
 
     def abstain(self, query: Query, message: str, retrieved: list[str], reason: str = "") -> Answer:
         return Answer(

@@ -79,6 +79,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # a value asks for an amount: the passage on the gifts counts vehicles, not money
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),
         ("What was the total monetary value of the vehicles Vietnam gave Laos in October 2025?", "en"),
+        # a post before the one the only article reporting him gives him
+        ("Trước khi sang Việt Nam làm Tùy viên quốc phòng, Đại tá Vongxay Inthakham giữ chức vụ gì?", "vi"),
+        ("What was Colonel Bangsy Xaysomkhoth's previous position?", "en"),
         # no article says when anyone was born
         ("In what year was Colonel Vongxay Inthakham born?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
@@ -187,6 +190,12 @@ def test_question_types(bot: ChatBot, question: str, article: str, expected: str
     assert not answer.abstained and answer.citations[0].article_id == article
     assert re.search(expected, fold(answer.text)), answer.text
     check_citations(bot, answer)
+
+
+def test_an_earlier_post_is_answered_when_several_articles_report_the_person(bot: ChatBot) -> None:
+    # Khamliang is Chief of General Staff in 2022 and defence minister in 2024: not one snapshot
+    answer = bot.ask("What post did Khamliang Outhakaysone hold before becoming defence minister?")
+    assert not answer.abstained
 
 
 def test_neighbours_stop_at_the_ends_of_the_table(bot: ChatBot) -> None:
