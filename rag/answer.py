@@ -325,6 +325,8 @@ class ExtractiveAnswerer:
                 return msgs["missing"]
         if _ASKS_FORMER_POST.search(fold(query.text)) and any(self._one_snapshot(n) for n in query.names):
             return msgs["missing"]  # "his post before he came to Vietnam": one article, which does not say
+        if query.qtype == "who" and any(self._first_known(n, query) for n in query.names):
+            return msgs["missing"]  # "who held the post before X": no article says anyone came before X
         if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
             for phrases in country_posts(query.text):
                 if not any(self.table.in_corpus(p) for p in phrases):
@@ -343,6 +345,16 @@ class ExtractiveAnswerer:
         ("từng", "trước đây", "former")? Then the corpus cannot say what they held before."""
         said = [s for s in self.table.sentences if f" {name} " in s.padded]
         return len({s.article_id for s in said}) == 1 and not any(_FORMER.search(s.padded) for s in said)
+
+    def _first_known(self, name: str, query: Query) -> bool:
+        """Does the question ask who came before ``name`` ("who was attaché before Colonel X"),
+        while no sentence naming them says they are new to the post or had a predecessor?"""
+        if not re.search(rf"\b(before|preceded|preceding|predecessor of|truoc)\s+(\w+\s+){{0,3}}{re.escape(name)}\b",
+                         fold(query.text)):
+            return False
+        near = re.compile(rf" {re.escape(name)} (\w+ ){{0,4}}?(duoc )?(bo nhiem|moi|ke nhiem|thay the)\b| tan "
+                          rf"(\w+ ){{0,4}}{re.escape(name)} | (tien nhiem|ke nhiem) ")
+        return not any(near.search(s.padded) for s in self.table.sentences if f" {name} " in s.padded)
 
     def abstain(self, query: Query, message: str, retrieved: list[str], reason: str = "") -> Answer:
         return Answer(

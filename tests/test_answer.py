@@ -82,6 +82,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # a post before the one the only article reporting him gives him
         ("Trước khi sang Việt Nam làm Tùy viên quốc phòng, Đại tá Vongxay Inthakham giữ chức vụ gì?", "vi"),
         ("What was Colonel Bangsy Xaysomkhoth's previous position?", "en"),
+        # who came before him: the article reports him leaving the post, not taking it over from anyone
+        ("Who was the Lao defence attaché in Vietnam before Colonel Bangsy Xaysomkhoth?", "en"),
+        ("Trước Đại tá Bangsy Xaysomkhoth thì ai là Tùy viên quốc phòng Lào tại Việt Nam?", "vi"),
         # no article says when anyone was born
         ("In what year was Colonel Vongxay Inthakham born?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
