@@ -145,6 +145,12 @@ _ASKS_FORMER_POST = re.compile(
     r"former(ly)?|before (becoming|taking|he|she|his|her)|prior to)\b"
 )
 _FORMER = re.compile(r" (tung giu|tung la|tung lam|truoc day|truoc khi|former|formerly|previously) ")
+# questions about how an event went, and sentences that only announce one
+_ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
+                           r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
+                           r"bao nhieu (\w+ ){1,2}tham gia)\b")
+_FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|will|tomorrow|upcoming)(?!\w)")
+_OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
@@ -566,6 +572,12 @@ class ExtractiveAnswerer:
         """
         if self._mismatch(chosen, query, weights):
             return 0.0
+        if _ASKS_OUTCOME.search(fold(query.text)):
+            # "how did the exercise go", "how many took part": passages that only announce it
+            # ("diễn ra vào ngày mai sẽ thành công") do not say
+            said = self.table.sentences[chosen[0].sid].text.lower()
+            if _FUTURE.search(said) and not _OUTCOME_SAID.search(said):
+                return 0.0
         total = sum(weights.values())
         best = 0.0
         for cand in chosen:

@@ -85,6 +85,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # who came before him: the article reports him leaving the post, not taking it over from anyone
         ("Who was the Lao defence attaché in Vietnam before Colonel Bangsy Xaysomkhoth?", "en"),
         ("Trước Đại tá Bangsy Xaysomkhoth thì ai là Tùy viên quốc phòng Lào tại Việt Nam?", "vi"),
+        # the exercise is announced for the next day: how it went, and who took part, is not reported
+        ("What were the results of the trilateral rescue exercise in October 2025?", "en"),
+        ("Diễn tập cứu hộ cứu nạn chung ba nước tháng 10/2025 có bao nhiêu quân tham gia?", "vi"),
         # no article says when anyone was born
         ("In what year was Colonel Vongxay Inthakham born?", "en"),
         # what it asks for (an academy) is in no article, though the memorandum on training is
@@ -199,6 +202,11 @@ def test_an_earlier_post_is_answered_when_several_articles_report_the_person(bot
     # Khamliang is Chief of General Staff in 2022 and defence minister in 2024: not one snapshot
     answer = bot.ask("What post did Khamliang Outhakaysone hold before becoming defence minister?")
     assert not answer.abstained
+
+
+def test_results_of_a_reported_event_are_answered(bot: ChatBot) -> None:
+    answer = bot.ask("Hội đàm giữa hai Bộ trưởng Quốc phòng tháng 12/2024 đạt kết quả gì?")
+    assert not answer.abstained and answer.citations[0].article_id == "000_365769973c54f80b"
 
 
 def test_neighbours_stop_at_the_ends_of_the_table(bot: ChatBot) -> None:
