@@ -40,7 +40,16 @@ from rag.evidence import (
 from rag.index import Index
 from rag.ingest import Article
 from rag.prompts import render
-from rag.query import SCENE_CLAUSE, STATEMENT_VERBS, Concept, Query, analyze, country_posts, load_lexicon
+from rag.query import (
+    ASKS_CHARACTER,
+    SCENE_CLAUSE,
+    STATEMENT_VERBS,
+    Concept,
+    Query,
+    analyze,
+    country_posts,
+    load_lexicon,
+)
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
 from rag.text import fold, padded, sentence_spans
@@ -159,6 +168,7 @@ _NO_COUNT = 0.0  # support factor for a number question whose passages count not
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
+_CHARACTER_LEAD = 0.5  # a passage saying what Y is leads "how did X describe Y" if it scores this share of the best
 _MIN_COMPLEMENT = 40  # characters: a complement's quote cut shorter than this is left out
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
 # (fitted weights did not carry over to the holdout set; see README).
@@ -491,6 +501,12 @@ class ExtractiveAnswerer:
         candidates = self._candidates(retrieval, weights)
         if not candidates:
             return None
+        if query.qtype == "what" and ASKS_CHARACTER.search(fold(query.text)) and candidates[0].fit < 1.0:
+            # "how did X describe Y": the passage saying what Y is answers, though another
+            # names more of the scene
+            fitting = [c for c in candidates[1:8] if c.fit >= 1.0 and c.score >= _CHARACTER_LEAD * candidates[0].score]
+            if fitting:
+                candidates = [fitting[0]] + [c for c in candidates if c is not fitting[0]]
         best = candidates[0]
         chosen, covered = [best], set(best.covered)
         total = sum(weights.values()) or 1.0

@@ -415,7 +415,9 @@ ASKS_CHARACTER = re.compile(
     r"\b(describe|described|describes|characteri[sz]e|characteri[sz]ed|liken|likened|portray|portrayed)\b|"
     r"\b(regard|regarded|consider|considered|view|viewed|see|saw|call|called|compare|compared)\b[^?]* (as|to)\b|"
     r"\bcall(ed)? it\b|\bwhat (place|role|position|importance|weight)\b|"
-    r"\b(vi|goi|coi|xem|danh gia)\b.*\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri (the nao|ra sao|gi)\b"
+    # "ví" (liken), not "vị" (the title word: "vị khách", "vị Bộ trưởng"), which folds alike
+    r"\b(vi(?! (khach|tri|tuong|bo|thu|lanh|dai|chu|tong|nay|do|ay|nao|the)\b)|goi|coi|xem|danh gia)\b.*"
+    r"\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri (the nao|ra sao|gi)\b"
 )
 _FRAME_WEIGHT = 0.3
 

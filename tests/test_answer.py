@@ -150,6 +150,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # the article names the day once ("Ngày 25-9, ..."); its other chunks are about that day
         ("Ngày 25/9/2020, ai là tân Tùy viên quốc phòng Lào ra mắt lãnh đạo Bộ Quốc phòng Việt Nam?",
          "004_3c74da71e6f5db71", r"vongxay inthakham duoc bo nhiem"),
+        # "how did X describe Y": the sentence saying what Y is leads, though others name more of the scene
+        ("How did the deputy defence minister describe the Vietnam-Laos relationship when he received the Lao "
+         "attachés in September 2020?", "004_3c74da71e6f5db71", r"thuy chung"),
         # "chia sẻ" (share): the sentence saying what he shared, not one about him
         ("Tại hội đàm tháng 10/2025, Bộ trưởng Quốc phòng Lào chia sẻ điều gì với Việt Nam?", "003_f334f3650929ce75",
          r"bao lu"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.query import analyze, country_posts, detect_language, question_type
+from rag.query import ASKS_CHARACTER, analyze, country_posts, detect_language, question_type
+from rag.text import fold
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,11 @@ def test_words_setting_the_scene_weigh_less() -> None:
     assert weights["prime minister"] == 1.0 and weights["stress"] > 1.0
     # a when-question's "when" is what it asks
     assert all(c.weight == 1.0 for c in analyze("When did the Prime Minister receive the minister?").concepts)
+
+
+def test_liken_is_not_the_title_word_that_folds_like_it() -> None:
+    assert ASKS_CHARACTER.search(fold("Thủ tướng ví hợp tác quốc phòng là như thế nào?"))
+    assert not ASKS_CHARACTER.search(fold("Theo vị khách Lào, cuộc gặp đạt kết quả ra sao?"))  # "vị": a title word
 
 
 def test_a_characterising_verb_frames_the_question() -> None:
