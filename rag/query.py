@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 
 from rag.dates import Period, question_period_spans
-from rag.text import expanded_syllables, fold, normalize
+from rag.text import abbreviations, expanded_syllables, fold, normalize
 
 # ---------------------------------------------------------------- lexicon
 
@@ -226,6 +226,10 @@ _WORD_SPAN = re.compile(r"[^\W\d_][\w\-]*(?:['’]s)?")
 # Vietnamese words that head the name of an institution, an event or a place, never a
 # person's ("Đoàn Bộ Quốc phòng Lào": the delegation of the ministry), with their tone marks.
 _VI_HEADS = {"bộ", "cục", "ban", "sở", "viện", "lễ", "ngày", "tỉnh", "huyện", "xã", "quân", "hội", "đảng", "trường"}
+# Words a Vietnamese question often opens with, capitalised only because they come first
+# ("Buổi Thứ trưởng ... tiếp", "Dịp Tổng Tham mưu trưởng ... sang thăm"): not part of a name
+_VI_OPENERS = {"buổi", "dịp", "hôm", "lúc", "nhân", "trong", "tại", "sau", "khi", "cuộc", "chuyến", "đoàn", "theo",
+               "vào", "năm", "tháng", "hồi", "trước", "từ", "với", "về", "các", "những", "hai", "thủ", "phía", "bên"}
 
 
 def _capitalised_runs(text: str) -> list[tuple[int, int]]:
@@ -257,13 +261,18 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
         for m in _WORD_SPAN.finditer(text, run_start, run_end):
             s, e = m.span()
             word = re.sub(r"['’]s$", "", m.group(0))
-            if fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) or word.lower() in _VI_HEADS or any(
+            known_short = word.isupper() and fold(word) in abbreviations()  # "BQP", "QP": Bộ Quốc phòng
+            if known_short or fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) \
+                    or word.lower() in _VI_HEADS or any(
                 not (e <= bs or s >= be) for bs, be in blocked
             ):
                 groups.append([])
                 continue
             groups[-1].append((s, s + len(word)))
         for group in groups:
+            if initial and lang == "vi" and group and group[0][0] == run_start and \
+                    text[group[0][0]:group[0][1]].lower() in _VI_OPENERS:
+                group = group[1:]  # "Buổi Thứ trưởng ...": the opening word is no syllable of a name
             if initial and group and group[0][0] == run_start and len(group) == 1:
                 continue  # a lone capitalised first word is the sentence's start, not a name
             if not group:

@@ -153,6 +153,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "how did X describe Y": the sentence saying what Y is leads, though others name more of the scene
         ("How did the deputy defence minister describe the Vietnam-Laos relationship when he received the Lao "
          "attachés in September 2020?", "004_3c74da71e6f5db71", r"thuy chung"),
+        # "QP" is quốc phòng, not an unknown name to abstain on
+        ("Vì sao Bộ QP Việt Nam tặng pháo hoa cho phía Lào?", "003_f334f3650929ce75", r"chao mung"),
         # "chia sẻ" (share): the sentence saying what he shared, not one about him
         ("Tại hội đàm tháng 10/2025, Bộ trưởng Quốc phòng Lào chia sẻ điều gì với Việt Nam?", "003_f334f3650929ce75",
          r"bao lu"),

@@ -83,6 +83,11 @@ def test_concepts_names_and_periods() -> None:
     assert {"thailand", "defence minister"} <= {c.label for c in q.concepts}
     assert "thai lan" in next(c for c in q.concepts if c.label == "thailand").phrases
 
+    # abbreviations ("QP", "BQP": quốc phòng) and a capitalised opening word ("Buổi", "Dịp") are no names
+    assert analyze("Vì sao Bộ QP Việt Nam tặng pháo hoa cho phía Lào?").names == ()
+    assert analyze("phía VN mời lãnh đạo BQP Lào dự những sự kiện gì?").names == ()
+    assert analyze("Buổi Thứ trưởng Hoàng Xuân Chiến tiếp tùy viên diễn ra ở đâu?").names == ("hoang xuan chien",)
+    assert analyze("Dịp Tổng Tham mưu trưởng Lào sang thăm, Việt Nam mời lãnh đạo Lào dự gì?").names == ()
     # "the Giang-Khamliang talks": two people, one word each
     assert analyze("What followed the Giang-Khamliang talks?").names == ("giang", "khamliang")
 
