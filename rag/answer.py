@@ -359,7 +359,7 @@ class ExtractiveAnswerer:
     def _one_snapshot(self, name: str) -> bool:
         """Is ``name`` named in one article only, never with a word for an earlier post
         ("từng", "trước đây", "former")? Then the corpus cannot say what they held before."""
-        said = [s for s in self.table.sentences if f" {name} " in s.padded]
+        said = [self.table.sentences[i] for i in self.table.holding(name)]
         return len({s.article_id for s in said}) == 1 and not any(_FORMER.search(s.padded) for s in said)
 
     def _first_known(self, name: str, query: Query) -> bool:
@@ -370,7 +370,7 @@ class ExtractiveAnswerer:
             return False
         near = re.compile(rf" {re.escape(name)} (\w+ ){{0,4}}?(duoc )?(bo nhiem|moi|ke nhiem|thay the)\b| tan "
                           rf"(\w+ ){{0,4}}{re.escape(name)} | (tien nhiem|ke nhiem) ")
-        return not any(near.search(s.padded) for s in self.table.sentences if f" {name} " in s.padded)
+        return not any(near.search(self.table.sentences[i].padded) for i in self.table.holding(name))
 
     def abstain(self, query: Query, message: str, retrieved: list[str], reason: str = "") -> Answer:
         return Answer(

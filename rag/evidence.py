@@ -144,6 +144,13 @@ class SentenceTable:
                 self._df[phrase] = sum(1 for s in self.sentences if needle in s.padded)
         return self._df[phrase]
 
+    def holding(self, phrase: str) -> list[int]:
+        """Ids of the sentences containing the folded ``phrase`` as whole words."""
+        if len(self.sentences) >= PHRASE_INDEX_MIN:
+            return self.phrases.holding(phrase)
+        needle = f" {phrase} "
+        return [i for i, s in enumerate(self.sentences) if needle in s.padded]
+
     def concept_df(self, concept: Concept) -> int:
         return max((self.df(p) for p in concept.phrases), default=0)
 

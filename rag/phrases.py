@@ -32,20 +32,24 @@ class PhraseIndex:
 
     def count(self, phrase: str) -> int:
         """How many sentences contain ``" phrase "`` (the phrase as whole words)."""
+        return len(self.holding(phrase))
+
+    def holding(self, phrase: str) -> list[int]:
+        """The sentences (ascending ids) that contain ``" phrase "`` as whole words."""
         words = phrase.split(" ")
         needle = f" {phrase} "
         if not all(words):  # empty words (double or outer spaces): read every sentence
-            return sum(1 for p in self.padded if needle in p)
+            return [i for i, p in enumerate(self.padded) if needle in p]
         if "_" in phrase:  # no padded word holds one (and pairs are keyed "a_b")
-            return 0
+            return []
         if len(words) <= 2:
             found = self._postings("_".join(words))
-            return 0 if found is None else len(found)
+            return [] if found is None else found.tolist()
         lists = [self._postings(f"{a}_{b}") for a, b in itertools.pairwise(words)]
         if any(p is None for p in lists):
-            return 0
+            return []
         lists.sort(key=len)
         holders = lists[0]
         for other in lists[1:]:
             holders = np.intersect1d(holders, other, assume_unique=True)
-        return sum(1 for sid in holders.tolist() if needle in self.padded[sid])
+        return [sid for sid in holders.tolist() if needle in self.padded[sid]]

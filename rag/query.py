@@ -149,7 +149,9 @@ _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|tak
 
 # "When PM X received Y, which minister ...?": a clause setting the scene (not "When was ...")
 # before the question itself
-_SCENE = re.compile(r"^(?:when|while|after|before|during|as|according to|given|amid|despite|in view of|in light of)\s+(?!(?:was|were|is|are|did|does|do|has|have|"
+# Openers of a leading clause that states a circumstance ("Given the COVID-19 situation, ...")
+_CIRCUMSTANCE = r"given|amid|despite|in view of|in light of"
+_SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|{_CIRCUMSTANCE})\s+(?!(?:was|were|is|are|did|does|do|has|have|"
                     r"had|will|would|can|could)\b)[^,?]{3,}?,\s*(?=(?:what|which|who|whom|whose|where|when|how|why|"
                     r"did|does|do|is|was|were|are|has|have)\b)")
 
@@ -228,8 +230,8 @@ _WORD_SPAN = re.compile(r"[^\W\d_][\w\-]*(?:['’]s)?")
 _VI_HEADS = {"bộ", "cục", "ban", "sở", "viện", "lễ", "ngày", "tỉnh", "huyện", "xã", "quân", "hội", "đảng", "trường"}
 # Words a Vietnamese question often opens with, capitalised only because they come first
 # ("Buổi Thứ trưởng ... tiếp", "Dịp Tổng Tham mưu trưởng ... sang thăm"): not part of a name
-_VI_OPENERS = {"buổi", "dịp", "hôm", "lúc", "nhân", "trong", "tại", "sau", "khi", "cuộc", "chuyến", "đoàn", "theo",
-               "vào", "năm", "tháng", "hồi", "trước", "từ", "với", "về", "các", "những", "hai", "thủ", "phía", "bên"}
+# (words of the stop list, "Khi", "Theo", "Tại", already split a name)
+_VI_OPENERS = {"buổi", "dịp", "hôm", "nhân", "sau", "cuộc", "chuyến", "đoàn", "năm", "tháng", "hồi", "trước", "phía"}
 
 
 def _capitalised_runs(text: str) -> list[tuple[int, int]]:
@@ -353,9 +355,8 @@ def analyze(question: str, lexicon: tuple[LexiconEntry, ...] | None = None) -> Q
 
 # "When X, what Y?", "According to X, what Y?": a clause that only sets the scene
 _SUBORDINATE = re.compile(
-    r"^(when|while|after|before|during|if|since|as|although|though|once|according to|regarding|concerning|given|amid|"
-    r"despite|in view of|in light of|"
-    r"khi|sau khi|trong khi|luc|theo)\b"
+    rf"^(when|while|after|before|during|if|since|as|although|though|once|according to|regarding|concerning|"
+    rf"{_CIRCUMSTANCE}|khi|sau khi|trong khi|luc|theo)\b"
 )
 
 
@@ -433,7 +434,7 @@ _FRAME_WEIGHT = 0.3
 
 # "... when he received the Lao minister", "khi tiếp Bộ trưởng Lào": a clause that places the
 # event the question asks about; its words weigh this much
-SCENE_CLAUSE = re.compile(r"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*|^(given|amid|in view of|in light of)\b[^,?;]*")
+SCENE_CLAUSE = re.compile(rf"\b(when|while|during|khi|trong khi|luc)\b[^,?;]*|^({_CIRCUMSTANCE})\b[^,?;]*")
 _SCENE_WEIGHT = 0.5
 
 

@@ -241,6 +241,9 @@ def test_phrase_index_counts_what_reading_every_sentence_counts(bot) -> None:
             needle = f" {phrase} "
             assert indexed.df(phrase) == sum(1 for s in table.sentences if needle in s.padded), phrase
             assert indexed.in_corpus(phrase) == (needle in table.corpus), phrase
+            # which sentences, not just how many: the same ids as reading every sentence
+            assert indexed.holding(phrase) == table.holding(phrase), phrase
+            assert table.holding(phrase) == [i for i, s in enumerate(table.sentences) if needle in s.padded], phrase
 
 
 # ---------------------------------------------------------------- devices
