@@ -161,6 +161,7 @@ _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ke
 _FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|will|tomorrow|upcoming)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
+_PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
 _GOES_ON = re.compile(r"^(hai ben|dong thoi|ben canh do|ngoai ra|theo do|cung voi do|hai quan doi|hai nuoc)\b")
@@ -597,7 +598,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values())
         best = 0.0
         for cand in chosen:
-            score = 1.0
+            score, covered = 1.0, 0.0
             if total:
                 context = self.table.context(cand.sid)
                 in_context = {i for i, w in weights.items() if w and covers(context, query.concepts[i])}
@@ -606,6 +607,8 @@ class ExtractiveAnswerer:
             fit = cand.fit
             if query.qtype == "who":  # names resolved from a chosen neighbour count
                 fit = max([fit] + [c.fit for c in chosen if self._near(c.sid, cand.sid, 3)])
+            if query.qtype == "where" and covered < _PLACE_COVER * total:
+                fit = 0.0  # a place in a sentence that barely speaks of the event is not its venue
             if query.qtype == "number" and fit == 0.0:
                 score *= _NO_COUNT  # nothing is counted where the question's thing is
             elif query.qtype == "where" and fit == 0.0:

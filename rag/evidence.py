@@ -43,6 +43,11 @@ _NUMBER_WORD = re.compile(r"(?<!\w)(" + "|".join(_NUMBER_WORDS) + r")(?!\w)(?! t
 def _digits(text: str) -> str:
     """``text`` with its number words marked ("ba nước" -> "num3 nước"), other words as they are."""
     return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], normalize(text))
+
+# "How long did he serve", "kéo dài bao lâu": a span of time, not a length ("how long is the border")
+_ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|\bfor how (long|many (years|months|weeks|days))\b|"
+                            r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
+_SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
 
 
@@ -224,6 +229,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         has_doc = any(f" {d} " in pad for d in _DOC_TYPES)
         return 1.0 if has_doc and any(v in pad for v in _SIGN) else 0.5 if has_doc else 0.0
     if qtype == "number":
+        if _ASKS_DURATION.search(fold(query.text)):
+            return 1.0 if _SPAN.search(fold(_digits(text))) else 0.0
         words = padded(_digits(text)).split()
         numbers = [i for i, w in enumerate(words) if w.isdigit() or re.fullmatch(r"num\d+", w)]
         if not numbers:
@@ -257,8 +264,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query) else 0.0
     # "what did X share / propose / pledge": the passage that says it with that verb
-    said = {p for c in query.concepts if c.kind == "lexicon" and c.label not in _JUST_SAY
-            for p in c.phrases if p in STATEMENT_VERBS}
+    said = {p for c in query.concepts if c.kind == "lexicon" and c.label not in _JUST_SAY and c.weight >= 1.0
+            for p in c.phrases if p in STATEMENT_VERBS}  # the part's own verb, not one it borrows
     if qtype == "what" and said:
         return _SAID_FIT if any(f" {v} " in pad for v in said) else 0.0
     return 0.0

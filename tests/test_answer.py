@@ -97,6 +97,11 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Giao lưu hữu nghị quốc phòng biên giới Việt Nam - Lào lần thứ hai có những hoạt động gì?", "vi"),
         # the passage on the 2025 exercise says when, not where
         ("Diễn tập cứu hộ cứu nạn chung ba nước năm 2025 diễn ra ở huyện nào?", "vi"),
+        # the expo is named in a sentence about a visit to Vietnam: no venue of its own
+        ("Where did the 2024 Vietnam International Defence Expo take place?", "en"),
+        # his term is praised, its length never given ("hai nước" counts countries, not years)
+        ("For how many years had Colonel Bangsy Xaysomkhoth been Laos's defence attaché in Hanoi?", "en"),
+        ("Đại tá Bangsy Xaysomkhoth làm Tùy viên quốc phòng tại Việt Nam trong bao lâu?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,

@@ -95,6 +95,17 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("How did the premier describe defence cooperation?", "quan hệ hợp tác ngày càng bền chặt") == 0.0
     assert fit("Hợp tác quốc phòng có vị trí thế nào?", "hợp tác quốc phòng luôn xứng đáng là một trụ cột") == 1.0
     assert fit("How did the premier describe defence cooperation?", "hợp tác quốc phòng, nhất là đào tạo") == 0.0
+    # "how long did he serve": a span of time, not any number ("hai nước" counts two countries)
+    assert fit("How long did the colonel serve as attaché?", "đánh giá cao nhiệm kỳ công tác giữa hai nước") == 0.0
+    assert fit("How long did the colonel serve as attaché?", "sau 3 năm công tác tại Việt Nam") == 1.0
+    assert fit("Đại tá làm tùy viên trong bao lâu?", "trong ba năm công tác") == 1.0
+    # "which round": the edition
+    assert fit("Which round of the dialogue was praised?", "Đối thoại chính sách Quốc phòng lần thứ 2") == 1.0
+    assert fit("Which round of the dialogue was praised?", "khẳng định đây là cơ chế quan trọng") == 0.0
+    # a part's verb, not one it borrows from the other part ("how did they describe" → "khẳng định")
+    both = analyze("Which delegation did the minister welcome, and how did he describe the mechanism?")
+    first = both.parts[0]
+    assert type_fit("khẳng định đây là cơ chế", padded("khẳng định đây là cơ chế"), (), first, table) == 0.0
 
 
 def test_sentence_table_matches_the_index(bot: ChatBot) -> None:

@@ -32,6 +32,8 @@ def test_language(question: str, lang: str) -> None:
         ("What titles did Thongloun Sisoulith hold when Phan Van Giang called on him?", "rank"),
         ("When was the protocol signed?", "when"),
         ("Which anniversary of the army's founding was celebrated?", "number"),
+        ("Which round of the defence policy dialogue did the ministers commend?", "number"),
+        ("Đại tá làm tùy viên trong bao lâu?", "number"),
         ("How many command vehicles were given?", "number"),
         ("In which province did the exchange take place?", "where"),
         ("Ai dẫn đầu đoàn Việt Nam?", "who"),
