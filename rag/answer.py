@@ -164,6 +164,10 @@ _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbou
 _PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
 # Openings of a sentence that goes on with what the sentence before reported someone saying
+_ASKS_SAY = re.compile(r"\bwhat did (\w+ ){1,6}(say|tell|state|stress|emphasi[sz]e)\b|\b(noi|phat bieu|cho biet) (gi|nhung gi|dieu gi)\b")
+# a sentence opening on a new scene or speaker does not go on with the statement before it
+_NEW_SCENE = re.compile(r"^(tai|ngay|sang|chieu|toi|truoc do|sau do|sau khi|nhan dip|phat bieu|thay mat|ve phia|dai tuong|"
+                        r"thuong tuong|trung tuong|thieu tuong|dai ta|thu tuong|bo truong|ong|ba|anh:)\b")
 _GOES_ON = re.compile(r"^(hai ben|dong thoi|ben canh do|ngoai ra|theo do|cung voi do|hai quan doi|hai nuoc)\b")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
@@ -556,13 +560,17 @@ class ExtractiveAnswerer:
         # whose "đề" folds to a stop word, "để")
         said = {p for i, c in enumerate(query.concepts) if weights[i] for p in c.phrases if p in STATEMENT_VERBS}
         said |= {v for v in STATEMENT_VERBS if f" {v} " in padded(query.text)}
+        if _ASKS_SAY.search(fold(query.text)):
+            said = set(STATEMENT_VERBS)  # "what did he say about X": whatever he said it with
         nxt = best.sid + 1
         best_says = any(f" {v} " in self.table.sentences[best.sid].padded for v in said)
         if query.qtype != "what" or not best_says or not self._near(best.sid, nxt, 1):
             return None
         sent = self.table.sentences[nxt]
-        if sent.instruction or not _GOES_ON.match(fold(sent.text)) or any(
-                f" {p} " in sent.padded for p in self.table.persons):
+        opens = fold(sent.text)
+        goes_on = _GOES_ON.match(opens) or (
+            _ASKS_SAY.search(fold(query.text)) and not sent.dates and not _NEW_SCENE.match(opens))
+        if sent.instruction or not goes_on or any(f" {p} " in sent.padded for p in self.table.persons):
             return None
         return _Candidate(nxt, best.prior, best.chunk_date, fit=best.fit, score=best.score, goes_on=True)
 

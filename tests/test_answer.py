@@ -199,6 +199,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "..., and why did he ...": a second part, about the same man in the same year
         ("Which Lao anniversary in 2025 did Phan Van Giang mention, and why was Vietnam ready to help with it?",
          "003_f334f3650929ce75", r"50 nam.*kinh nghiem"),
+        # "what did he say": what he said goes on in the next sentence, which names no one
+        ("What did Phan Van Giang say about Laos's fight against the epidemic at the December 2021 talks?",
+         SIGNING_ARTICLE, r"nhan luc"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
