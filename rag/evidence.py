@@ -51,6 +51,10 @@ _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap k
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
 
 
+# "Which country ...", "nước nào": a country's name is the answer
+_ASKS_COUNTRY = re.compile(r"\b(which|what) (\w+ )?(country|countries|nation|nations)\b|\b(nuoc|quoc gia) nao\b")
+_COUNTRIES = ("viet nam", "lao", "campuchia", "thai lan", "trung quoc", "hoa ky", "nga", "nhat ban", "an do", "han quoc",
+              "singapore", "indonesia", "malaysia", "philippines", "myanmar", "brunei")
 # "Which province ...", "tỉnh nào": the level of place asked for, and its word in the articles.
 _PLACE_LEVEL = re.compile(r"\b(province|district|tinh|huyen)\b")
 _LEVEL_WORD = {"province": "tinh", "tinh": "tinh", "district": "huyen", "huyen": "huyen"}
@@ -221,6 +225,9 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
             return 1.0
         return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
     if qtype == "where":
+        if _ASKS_COUNTRY.search(fold(query.text)):  # "which country": one the question does not name
+            asked = {p for c in query.concepts for p in c.phrases}
+            return 1.0 if any(f" {c} " in pad and c not in asked for c in _COUNTRIES) else 0.0
         if not has_place(text):
             return 0.0
         level = _PLACE_LEVEL.search(fold(query.text))  # "which province": the province must be named

@@ -99,6 +99,11 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("How long did the colonel serve as attaché?", "đánh giá cao nhiệm kỳ công tác giữa hai nước") == 0.0
     assert fit("How long did the colonel serve as attaché?", "sau 3 năm công tác tại Việt Nam") == 1.0
     assert fit("Đại tá làm tùy viên trong bao lâu?", "trong ba năm công tác") == 1.0
+    # "which country": a country the question does not name ("which province" wants a place)
+    assert fit("Besides Vietnam and Laos, which country's army joins the meetings?",
+               "quan hệ giữa Quân đội 3 nước Việt Nam – Lào - Campuchia") == 1.0
+    assert fit("Besides Vietnam and Laos, which country's army joins the meetings?",
+               "hội đàm tại tỉnh Quảng Trị giữa Việt Nam và Lào") == 0.0
     # "which round": the edition
     assert fit("Which round of the dialogue was praised?", "Đối thoại chính sách Quốc phòng lần thứ 2") == 1.0
     assert fit("Which round of the dialogue was praised?", "khẳng định đây là cơ chế quan trọng") == 0.0
