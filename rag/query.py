@@ -544,6 +544,10 @@ _COUNTRY_FORMS: dict[str, str] = {
     "nhat ban|japan|japanese": "nhat ban",
     "an do|india|indian": "an do",
     "hoa ky|my|united states|american": "hoa ky",
+    # a capital stands for its country ("attaché in Vientiane"); articles write the country
+    "vientiane|vieng chan|viang chan": "lao",
+    "hanoi|ha noi": "viet nam",
+    "phnom penh": "campuchia",
 }
 # What articles put between a post and its country ("Tổng Tham mưu trưởng QĐND Lào")
 _BETWEEN = ("", "bo quoc phong ", "quan doi nhan dan ", "quan doi ", "chinh phu ", "nuoc ", "bo tong tham muu ")

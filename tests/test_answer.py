@@ -75,6 +75,7 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Tháng 12/2021 Bộ trưởng Phan Văn Giang ký nghị định thư gì với Bộ Quốc phòng Campuchia?", "vi"),
         # a post tied to a country no article gives it to (only Laos's attaché in Vietnam is named)
         ("Who was Vietnam's defence attaché in Laos in 2020?", "en"),
+        ("Who was Vietnam's defence attaché in Vientiane when Laos's attaché in Hanoi changed in 2020?", "en"),
         ("Bộ trưởng Quốc phòng Campuchia dự cuộc gặp ba Bộ trưởng tháng 10/2025 là ai?", "vi"),
         # a value asks for an amount: the passage on the gifts counts vehicles, not money
         ("What was the value of the gifts the Vietnamese defence ministry gave Laos in October 2025?", "en"),

@@ -190,6 +190,9 @@ def test_statement_verbs_weigh_more_in_what_questions() -> None:
                                                                 "tuy vien quoc phong viet nam tai lao"}),
         ("Who was the Lao defence attaché in Vietnam?", {"tuy vien quoc phong lao tai viet nam",
                                                           "tuy vien quoc phong quan doi nhan dan lao tai viet nam"}),
+        # a capital stands for its country
+        ("Who was Vietnam's defence attaché in Vientiane in 2020?", {"tuy vien quoc phong viet nam tai lao"}),
+        ("Tùy viên quốc phòng Lào tại Hà Nội là ai?", {"tuy vien quoc phong lao tai viet nam"}),
         # Vietnamese news names Vietnam's own officials without the country: nothing to check
         ("Who is Vietnam's defence minister?", set()),
         ("Who signed the protocol?", set()),
