@@ -270,6 +270,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return 1.0 if _REASON.search(text.lower()) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query) else 0.0
+    if qtype == "what" and lists_focus(pad, query):  # "what challenges": "các thách thức ... như: dịch bệnh, ..."
+        return 1.0
     # "what did X share / propose / pledge": the passage that says it with that verb
     said = {p for c in query.concepts if c.kind == "lexicon" and c.label not in _JUST_SAY and c.weight >= 1.0
             for p in c.phrases if p in STATEMENT_VERBS}  # the part's own verb, not one it borrows
@@ -280,6 +282,26 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
 
 _SAID_FIT = 0.5  # type fit of a passage that says what a "what did X share/propose" question asks with its verb
 _JUST_SAY = {"say", "says", "said", "state", "stated", "tell", "told"}  # any statement says something
+
+
+_LIST_MARK = re.compile(r"^(nhu(?! cau\b)|gom|bao gom|including|such as)\b")
+_LIST_REACH = 10  # words: how far after the asked-for thing its list may begin
+
+
+def lists_focus(pad: str, query: Query) -> bool:
+    """Does the passage name what a "what X" question asks for and go on to list them
+    ("các thách thức an ninh truyền thống và phi truyền thống như: Dịch bệnh, ...")?"""
+    asked = [c for c in query.concepts if c.kind == "lexicon" and c.weight >= 1.0 and c.label in query.focus]
+    if not asked:
+        return False
+    words = pad.split()
+    for at in range(1, len(words)):
+        if not _LIST_MARK.match(" ".join(words[at : at + 2])):
+            continue
+        before = " " + " ".join(words[max(0, at - _LIST_REACH) : at]) + " "
+        if all(covers(before, c) for c in asked):
+            return True
+    return False
 
 
 def defines(pad: str, query: Query) -> bool:

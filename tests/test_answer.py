@@ -203,6 +203,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "what did he say": what he said goes on in the next sentence, which names no one
         ("What did Phan Van Giang say about Laos's fight against the epidemic at the December 2021 talks?",
          SIGNING_ARTICLE, r"nhan luc"),
+        # "what security challenges": the sentence naming them and going on to list them ("như: ...")
+        ("What security challenges did the Vietnamese and Lao general staffs highlight in their talks of June 2022?",
+         "002_7e366184e7ef7842", r"khi hau"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:

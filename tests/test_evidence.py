@@ -104,6 +104,11 @@ def test_type_fit(bot: ChatBot) -> None:
                "quan hệ giữa Quân đội 3 nước Việt Nam – Lào - Campuchia") == 1.0
     assert fit("Besides Vietnam and Laos, which country's army joins the meetings?",
                "hội đàm tại tỉnh Quảng Trị giữa Việt Nam và Lào") == 0.0
+    # "what challenges": a passage naming them and going on to list them
+    assert fit("What security challenges were raised?",
+               "tiềm ẩn nhiều rủi ro, nhất là khi các thách thức an ninh truyền thống như: Dịch bệnh, biến đổi khí hậu") == 1.0
+    assert fit("What security challenges were raised?", "đẩy lùi mọi thách thức, âm mưu chia rẽ về an ninh") == 0.0
+    assert fit("What security challenges were raised?", "các thách thức an ninh và nhu cầu hợp tác") == 0.0  # "nhu cầu" (need) is no "như"
     # "which round": the edition
     assert fit("Which round of the dialogue was praised?", "Đối thoại chính sách Quốc phòng lần thứ 2") == 1.0
     assert fit("Which round of the dialogue was praised?", "khẳng định đây là cơ chế quan trọng") == 0.0
