@@ -174,6 +174,8 @@ _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats o
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
 _CHARACTER_LEAD = 0.5  # a passage saying what Y is leads "how did X describe Y" if it scores this share of the best
+_WINDOW_CHARS = 250  # characters: a sentence longer than this has its coverage checked clause by clause
+_SPREAD = 0.2  # share of a long sentence's coverage that comes from its best clause window
 _MIN_COMPLEMENT = 40  # characters: a complement's quote cut shorter than this is left out
 # Sentence-score weights, set by hand on the dev set and checked with eval/tune_weights.py
 # (fitted weights did not carry over to the holdout set; see README).
@@ -190,6 +192,20 @@ _COUNTRY_KEYS = {
 # Countries other than the two this corpus is about: a question naming one is about that
 # country, and a passage that does not name it answers a different question.
 _THIRD_COUNTRIES = _COUNTRY_KEYS | {"cambodia", "cambodian", "campuchia"}
+
+
+@lru_cache(maxsize=4096)
+def _clause_windows(text: str) -> tuple[str, ...]:
+    """Each longest run of whole clauses of ``text`` within ``_WINDOW_CHARS`` (or a single
+    longer clause), padded."""
+    cuts = [0] + [m.end() for m in re.finditer(r"[,;:]\s+|\s[-–]\s", text)] + [len(text)]
+    windows = []
+    for a in range(len(cuts) - 1):
+        b = a + 1
+        while b + 1 < len(cuts) and cuts[b + 1] - cuts[a] <= _WINDOW_CHARS:
+            b += 1
+        windows.append(padded(text[cuts[a]:cuts[b]]))
+    return tuple(windows)
 
 
 @lru_cache(maxsize=1)
@@ -454,6 +470,8 @@ class ExtractiveAnswerer:
             ):
                 cand.fit = _NEARBY_FIT
             cov = sum(weights[i] for i in cand.covered) / total
+            if len(sent.text) > _WINDOW_CHARS:  # a long sentence's concepts must stand together
+                cov = (1 - _SPREAD) * cov + _SPREAD * self._window_cover(sent, query, weights, cand.covered) / total
             cand.features = {
                 **cand.features,
                 "cov": cov,
@@ -483,6 +501,13 @@ class ExtractiveAnswerer:
                     cand.features.update(type=0.0, hard_type=0.0, new_person=0.0)
                     cand.score = self.score(cand.features)
         return sorted(found.values(), key=lambda c: (-c.score, c.sid))
+
+    def _window_cover(self, sent: Sentence, query: Query, weights: dict[int, float], covered: frozenset[int]) -> float:
+        """The most concept weight any run of clauses under ``_WINDOW_CHARS`` covers (the
+        sentence's own references count everywhere)."""
+        extra = sent.refers + sent.aliases
+        return max((sum(weights[i] for i in covered if covers(piece + extra, query.concepts[i]))
+                    for piece in _clause_windows(sent.text)), default=0.0)
 
     def _date_fit(self, sent: Sentence, periods: Sequence[Period]) -> float:
         """1.0 when the sentence's article was published in a period the question names,

@@ -11,7 +11,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.bot import ChatBot
 from rag.errors import BackendError
-from rag.text import fold
+from rag.evidence import Sentence
+from rag.query import analyze
+from rag.text import fold, padded
 
 from .conftest import ROOT, SIGNING_ARTICLE
 from .stub_llm import StubLLM
@@ -231,6 +233,24 @@ def test_neighbours_stop_at_the_ends_of_the_table(bot: ChatBot) -> None:
     last = len(bot.extractive.table.sentences) - 1
     assert bot.extractive._near(last, last - 1, 1) and not bot.extractive._near(last, last + 1, 1)
     assert not bot.extractive._near(0, -1, 1)
+
+
+def test_a_long_sentence_covers_what_stands_together(bot: ChatBot) -> None:
+    # the question's things named far apart in a long sentence count less than side by side
+    query = analyze("Which anniversary of Laos's national day was celebrated?")
+    weights = {i: 1.0 for i in range(len(query.concepts))}
+    filler = ", ".join(["hai bên trao đổi về tình hình thế giới và khu vực"] * 5)
+    apart = f"Lễ kỷ niệm được tổ chức trọng thể, {filler}, Lào đón Quốc khánh."
+    together = f"Lào tổ chức kỷ niệm 50 năm Quốc khánh, {filler}."
+    ex = bot.extractive
+
+    def cover(text: str) -> float:
+        sent = Sentence("a", 0, len(text), text, padded(text), ())
+        covered = frozenset(i for i, c in enumerate(query.concepts) if any(f" {p} " in sent.padded for p in c.phrases))
+        return ex._window_cover(sent, query, weights, covered) / len(covered)
+
+    assert len(apart) > 250 and len(together) > 250
+    assert cover(together) == 1.0 and cover(apart) < 1.0
 
 
 def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:
