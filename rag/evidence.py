@@ -291,7 +291,7 @@ _LIST_REACH = 10  # words: how far after the asked-for thing its list may begin
 def lists_focus(pad: str, query: Query) -> bool:
     """Does the passage name what a "what X" question asks for and go on to list them
     ("các thách thức an ninh truyền thống và phi truyền thống như: Dịch bệnh, ...")?"""
-    asked = [c for c in query.concepts if c.kind == "lexicon" and c.weight >= 1.0 and c.label in query.focus]
+    asked = [c for c in query.concepts if c.kind in ("lexicon", "word") and c.weight >= 1.0 and c.label in query.focus]
     if not asked:
         return False
     words = pad.split()

@@ -307,6 +307,7 @@ _FOCUS = [
     ("first", re.compile(r"^(?:which|what)\s+(?!is\b|was\b|are\b|were\b|did\b|does\b|do\b)(.+)")),
     ("first", re.compile(r"\b(?:bao nhieu|may)\s+(.+)")),
     ("first", re.compile(r"\bai la\s+(.+)")),  # "ai là Cục trưởng ...": the post asked about
+    ("first", re.compile(r"\b(?:nhung|cac)\s+((?:\w+ ){1,3})(?:gi|nao)\b")),  # "những hoạt động gì"
 ]
 _FOCUS_END = {
     "the", "a", "an", "that", "which", "who", "did", "do", "does", "was", "were", "is", "are", "has", "have",

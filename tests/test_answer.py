@@ -208,6 +208,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "what security challenges": the sentence naming them and going on to list them ("như: ...")
         ("What security challenges did the Vietnamese and Lao general staffs highlight in their talks of June 2022?",
          "002_7e366184e7ef7842", r"khi hau"),
+        # "những hoạt động gì": the sentence naming activities and listing them ("như: ...")
+        ("Chương trình giao lưu quốc phòng biên giới đầu tiên năm 2021 có những hoạt động gì?", SIGNING_ARTICLE,
+         r"tuan tra"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
