@@ -156,10 +156,27 @@ _SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|{_CIRC
                     r"did|does|do|is|was|were|are|has|have)\b)")
 
 
+# Folded syllables that stand for a question word only with one tone: "ký" (sign), not
+# "kỳ" (định kỳ, nhiệm kỳ) or "kỷ" (kỷ niệm)
+_TONED = {"ky": ("ký", "ky")}
+
+
+def _tone_safe(question: str) -> str:
+    """The folded question, with a syllable whose tone makes it another word than the question
+    word it folds to marked off ("định kỳ" -> "dinh ky_"); a question typed without tone marks
+    keeps its words."""
+    words, folded = question.split(), fold(question).split()
+    if len(words) != len(folded):
+        return fold(question).strip()
+    marked = [f"{w}_" if w in _TONED and re.sub(r"\W", "", o.lower()) not in _TONED[w] else w
+              for o, w in zip(words, folded, strict=True)]
+    return " ".join(marked)
+
+
 def question_type(question: str) -> str:
     """The type an English question's opening asks for, else the first type whose pattern
     matches anywhere (Vietnamese puts the question word last), else ``what``."""
-    f = fold(question).strip()
+    f = _tone_safe(question)
     scene = _SCENE.match(f)
     if scene and detect_language(question) == "en":
         return question_type(question.strip()[scene.end():])  # the question after the scene

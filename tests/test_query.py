@@ -33,6 +33,11 @@ def test_language(question: str, lang: str) -> None:
         ("When was the protocol signed?", "when"),
         ("Which anniversary of the army's founding was celebrated?", "number"),
         ("Which round of the defence policy dialogue did the ministers commend?", "number"),
+        # "kỳ" (định kỳ: periodic; nhiệm kỳ: term) folds to "ky" as "ký" (sign) does; its tone tells them apart
+        ("Ba Bộ trưởng có cơ chế gặp gỡ định kỳ nào không?", "what"),
+        ("Nhiệm kỳ của đại tá có những kết quả gì?", "what"),
+        ("Hai bên đã ký những gì?", "signed"),
+        ("hai ben da ky nhung gi", "signed"),  # typed without tone marks: still "ký"
         ("Đại tá làm tùy viên trong bao lâu?", "number"),
         ("How many command vehicles were given?", "number"),
         ("In which province did the exchange take place?", "where"),
