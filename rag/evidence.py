@@ -48,6 +48,8 @@ def _digits(text: str) -> str:
 _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|\bfor how (long|many (years|months|weeks|days))\b|"
                             r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
+_MONTH_QUESTION = re.compile(r"\b(what|which) month\b|\bthang (nao|may|bao nhieu)\b")
+_MONTH_FIT = 0.6  # "tháng 12/2021" answers "when" less precisely than "ngày 12/12/2021"
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
 
 
@@ -220,9 +222,10 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return 1.0 if any(f" {p} " in pad and not any(f" {p} " in n or n in f" {p} " for n in named)
                           for p in table.persons) else 0.0
     if qtype == "when":
-        precise = any(len(d.split("-")) >= 2 for d in dates)
-        if precise:
+        if any(len(d.split("-")) >= 3 for d in dates):
             return 1.0
+        if any(len(d.split("-")) == 2 for d in dates):  # a month: the answer, unless a day is to be had
+            return 1.0 if _MONTH_QUESTION.search(fold(query.text)) else _MONTH_FIT
         return 0.0 if _DAY_QUESTION.search(fold(query.text)) or not dates else 0.4
     if qtype == "where":
         if _ASKS_COUNTRY.search(fold(query.text)):  # "which country": one the question does not name

@@ -211,6 +211,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "những hoạt động gì": the sentence naming activities and listing them ("như: ...")
         ("Chương trình giao lưu quốc phòng biên giới đầu tiên năm 2021 có những hoạt động gì?", SIGNING_ARTICLE,
          r"tuan tra"),
+        # "when": the article that reports the day ("Ngày 12/12, ...") before a later one recalling the month;
+        # five of its chunks reach the answerer
+        ("When did the first border friendship exchange take place?", SIGNING_ARTICLE, r"ngay 12/12"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:

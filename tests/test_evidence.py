@@ -68,6 +68,12 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("Who hosted Khamliang Outhakaysone?", "Thượng tướng Khamliang Outhakaysone cho biết") == 0.0  # named already
     assert fit("What date were the talks?", "hội đàm", ("2022-06-02",)) == 1.0
     assert fit("What date were the talks?", "năm nay", ("2025",)) == 0.0
+    # "when": a day answers best, a month less, a year least; "which month" is answered by a month
+    assert fit("When were the talks held?", "hội đàm", ("2021-12-12",)) == 1.0
+    assert 0.4 < fit("When were the talks held?", "hội đàm", ("2021-12",)) < 1.0
+    assert fit("When were the talks held?", "hội đàm", ("2021",)) == 0.4
+    assert fit("In which month were the talks held?", "hội đàm", ("2021-12",)) == 1.0
+    assert fit("Hội đàm diễn ra vào tháng mấy?", "hội đàm", ("2021-12",)) == 1.0
     assert fit("What was signed?", "hai Bộ trưởng đã ký Nghị định thư") == 1.0
     # number words count with their tone marks only: "hài cốt" holds no "hai" (two)
     assert fit("How many sets of remains were repatriated?", "hồi hương hài cốt liệt sĩ") == 0.0
