@@ -134,7 +134,8 @@ _MESSAGES = {
 
 _HARD_TYPES = ("who", "when", "where", "number")
 # Question types whose needed feature is rare enough to look for beyond the retrieved chunks
-_TYPED_BEYOND_HITS = ("what", "signed", "number")
+# ("when": a day, which a report names once, in its lead)
+_TYPED_BEYOND_HITS = ("what", "signed", "number", "when")
 # Openings whose subject is the sentence before ("Đây là sự kiện trọng đại ...").
 _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec nay|su kien nay)\b")
 # People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."

@@ -214,6 +214,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "when": the article that reports the day ("Ngày 12/12, ...") before a later one recalling the month;
         # five of its chunks reach the answerer
         ("When did the first border friendship exchange take place?", SIGNING_ARTICLE, r"ngay 12/12"),
+        # ... and when the ranking leaves that lead out, the day is looked for in the rest of the top article
+        ("When did the first Vietnam-Laos border defence friendship exchange happen?", SIGNING_ARTICLE, r"ngay 12/12"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
