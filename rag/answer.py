@@ -133,6 +133,9 @@ _MESSAGES = {
 }
 
 _HARD_TYPES = ("who", "when", "where", "number")
+# Types whose needed feature counts twice in the ranking ("signed": a document and a signing verb
+# together, over a document named in passing)
+_RANKED_TYPES = (*_HARD_TYPES, "signed")
 # Question types whose needed feature is rare enough to look for beyond the retrieved chunks
 # ("when": a day, which a report names once, in its lead)
 _TYPED_BEYOND_HITS = ("what", "signed", "number", "when")
@@ -479,7 +482,7 @@ class ExtractiveAnswerer:
                 "ctx": sum(w for i, w in weights.items() if w and covers(context, query.concepts[i])) / total,
                 "dense": cand.dense,
                 "type": cand.fit,
-                "hard_type": cand.fit if query.qtype in _HARD_TYPES else 0.0,
+                "hard_type": cand.fit if query.qtype in _RANKED_TYPES else 0.0,
                 "new_person": 1.0 if query.qtype == "who" and people else 0.0,
                 "prior": cand.prior,
                 "date": self._date_fit(sent, query.periods),

@@ -410,3 +410,12 @@ def test_llm_backend_condenses_a_follow_up(bot: ChatBot) -> None:
     answer = llm.chat(history, "and who signed it?")
     assert answer.backend == "generative" and answer.citations[0].article_id == SIGNING_ARTICLE
     assert "Chansamone" in answer.text
+
+
+def test_a_signing_comes_before_a_document_named_in_passing(bot: ChatBot) -> None:
+    # "ký kết Bản ghi nhớ" answers "what did they sign"; "các nội dung trong Nghị định thư ... đã được
+    # triển khai" (talks of the same day) names a document without signing it
+    answer = bot.ask("What did the two defence ministers sign at their talks in October 2025?")
+    assert not answer.abstained and answer.citations[0].article_id == "003_f334f3650929ce75"
+    assert "ban ghi nho" in fold(answer.citations[0].quote), answer.citations[0].quote
+    check_citations(bot, answer)
