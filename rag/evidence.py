@@ -272,7 +272,7 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
     if _ASKS_WHY.search(fold(query.text)):  # a reason or a purpose: "do bão lũ", "để chào mừng"
         return 1.0 if _REASON.search(text.lower()) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
-        return 1.0 if defines(pad, query) else 0.0
+        return 1.0 if defines(pad, query, table) else 0.0
     if qtype == "what" and lists_focus(pad, query):  # "what challenges": "các thách thức ... như: dịch bệnh, ..."
         return 1.0
     # "what did X share / propose / pledge": the passage that says it with that verb
@@ -307,12 +307,19 @@ def lists_focus(pad: str, query: Query) -> bool:
     return False
 
 
-def defines(pad: str, query: Query) -> bool:
+_SETTING_SHARE = 0.5  # a concept in more than this share of the sentences ("Việt Nam") is the setting
+
+
+def defines(pad: str, query: Query, table: SentenceTable) -> bool:
     """Does the passage say what one of the question's things is ("hợp tác quốc phòng là
-    một trong những trụ cột ...")?"""
+    một trong những trụ cột ...")? The things are the question's own concepts (not its frame
+    or scene) that are not the setting of most sentences: "quan hệ ... Việt Nam-Lào là tài sản
+    vô giá" does not say what "cuộc hội đàm với Bộ trưởng Việt Nam" was."""
+    setting = _SETTING_SHARE * len(table.sentences)
     return any(
-        re.search(rf" {re.escape(p)} (?:\w+ ){{0,5}}(?<! nhat )(?<! hay )la (?!do |vi |khi )", pad)  # not "nhất là"
-        for c in query.concepts if c.kind == "lexicon" for p in c.phrases
+        re.search(rf" {re.escape(p)} (?:\w+ ){{0,5}}(?<! nhat )(?<! hay )(?<! dac biet )la (?!do |vi |khi )", pad)  # not "nhất là", "đặc biệt là"
+        for c in query.concepts if c.kind == "lexicon" and c.weight >= 1.0 and table.concept_df(c) <= setting
+        for p in c.phrases
     )
 
 

@@ -101,6 +101,12 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("How did the premier describe defence cooperation?", "quan hệ hợp tác ngày càng bền chặt") == 0.0
     assert fit("Hợp tác quốc phòng có vị trí thế nào?", "hợp tác quốc phòng luôn xứng đáng là một trụ cột") == 1.0
     assert fit("How did the premier describe defence cooperation?", "hợp tác quốc phòng, nhất là đào tạo") == 0.0
+    assert fit("How did the premier describe the support of Laos?", "sự ủng hộ của Lào, đặc biệt là sự ủng hộ") == 0.0
+    # ... what the question is about, not the setting of most sentences ("Việt Nam", "Lào")
+    assert fit("Bộ trưởng Lào đánh giá thế nào về cuộc hội đàm với Bộ trưởng Việt Nam?",
+               "quan hệ hợp tác toàn diện Việt Nam-Lào là tài sản vô giá") == 0.0
+    assert fit("Bộ trưởng Lào đánh giá thế nào về cuộc hội đàm với Bộ trưởng Việt Nam?",
+               "cuộc hội đàm là dấu mốc quan trọng") == 1.0
     # "how long did he serve": a span of time, not any number ("hai nước" counts two countries)
     assert fit("How long did the colonel serve as attaché?", "đánh giá cao nhiệm kỳ công tác giữa hai nước") == 0.0
     assert fit("How long did the colonel serve as attaché?", "sau 3 năm công tác tại Việt Nam") == 1.0
