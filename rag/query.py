@@ -116,7 +116,7 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
     ("who", re.compile(rf"\bwho\b|\bwhom\b|\bwhose\b|\bwhich ((?!{_NOT_IN_NOUN_PHRASE}\b)\w+ ){{0,5}}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b"
                         r"|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),
-    ("rank", re.compile(r"\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|(?<!tren )(?<!voi )\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|(?<!voi )\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
+    ("rank", re.compile(r"(?<!border )(?<!frontier )(?<!guard )\b(rank|post|posts|position|positions|title|titles|role|job|office|capacity)\b|\bchuc vu\b|\bchuc danh\b|\bcap bac\b|\bquan ham\b|(?<!tren )(?<!voi )\bcuong vi\b|\bgiu chuc\b|\bdam nhiem\b|(?<!voi )\btu cach\b|\buy vien (\w+ ){0,4}nao\b")),
     ("signed", re.compile(r"\bsign|\binked\b|\bprotocol|\bmemorand|\bagreement|\btreaty\b|\bky ket\b|\bky\b|\bvan kien\b|\bthoa thuan\b|\bnghi dinh thu\b|\bban ghi nho\b|\bhiep dinh\b")),
 ]
 
@@ -378,6 +378,10 @@ _SUBORDINATE = re.compile(
 )
 
 
+# A question word: a clause without one ("In his December 2024 meeting with X, what ...") asks nothing
+_ASKS = re.compile(r"\b(who|whom|whose|what|when|where|which|why|how|ai|gi|nao|dau|bao nhieu|may|sao|khong|chua)\b")
+
+
 def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list[Query]:
     """Sub-questions: clauses joined by "and"/"và" with their own question word, and one
     part per period when a clause names several periods ("in 2020 and in 2024")."""
@@ -395,7 +399,7 @@ def _split_parts(query: Query, lexicon: tuple[LexiconEntry, ...] | None) -> list
     texts: list[str] = []
     for piece in (p.strip(" ,;") for p in pieces if p.strip(" ,;")):
         # "When X, what Y?": a subordinate clause is context, not a question of its own
-        subordinate = texts and _SUBORDINATE.match(fold(texts[-1]))
+        subordinate = texts and (_SUBORDINATE.match(fold(texts[-1])) or not _ASKS.search(fold(texts[-1])))
         if texts and (thin(piece) or thin(texts[-1]) or subordinate):
             texts[-1] = f"{texts[-1]}, {piece}"  # glue it to its neighbour
         else:

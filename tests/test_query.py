@@ -39,6 +39,7 @@ def test_language(question: str, lang: str) -> None:
         ("Hai bên đã ký những gì?", "signed"),
         ("hai ben da ky nhung gi", "signed"),  # typed without tone marks: still "ký"
         ("Đại tá làm tùy viên trong bao lâu?", "number"),
+        ("Which units patrol with Vietnam's border posts?", "what"),  # border posts are places, not posts held
         ("How many command vehicles were given?", "number"),
         ("In which province did the exchange take place?", "where"),
         ("Ai dẫn đầu đoàn Việt Nam?", "who"),
@@ -148,6 +149,9 @@ def test_two_part_questions() -> None:
     assert analyze("According to the Lao defence minister, what did the two ministers agree on?").parts == ()
     assert analyze("Theo Bộ trưởng Lào, hai bên nhất trí những gì?").parts == ()
     assert analyze("Given the COVID-19 situation in Laos, what did the minister offer in December 2021?").parts == ()
+    # a clause with no question word of its own sets the scene
+    assert analyze("In his December 2024 meeting with the Lao defence minister, what spirit did PM Chinh urge?").parts == ()
+    assert analyze("On the Lao side, which units run joint patrols with Vietnam's border guards?").parts == ()
 
 
 def test_an_elliptical_part_borrows_the_people_and_period_it_points_back_to() -> None:
