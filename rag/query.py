@@ -333,6 +333,11 @@ _FOCUS_END = {
 }
 
 
+# A verb after the asked-for noun ends it: "how many Lao students *received* gifts"
+_VERB_AFTER_NOUN = re.compile(r"^(\w+ed|got|took|gave|came|went|met|won|held|led|sent|made|paid|left|saw|became|"
+                              r"remain|remained|take|took|get|receive|attend|join|visit)$")
+
+
 _PARTITIVES = {"sets", "set", "pieces", "units", "batches", "kinds", "types", "sorts", "rounds", "groups", "pairs",
                "tons", "tonnes", "lots", "rows", "items", "cases"}
 
@@ -351,7 +356,7 @@ def _focus(folded: str) -> tuple[str, str]:
             words = words[2:]
         taken: list[str] = []
         for word in words:
-            if word in _FOCUS_END or len(taken) == 3:
+            if word in _FOCUS_END or len(taken) == 3 or (taken and _VERB_AFTER_NOUN.match(word)):
                 break
             taken.append(word)
             if word.endswith(("'", "'s")):  # "how many countries' armies": the countries are counted

@@ -419,3 +419,9 @@ def test_a_signing_comes_before_a_document_named_in_passing(bot: ChatBot) -> Non
     assert not answer.abstained and answer.citations[0].article_id == "003_f334f3650929ce75"
     assert "ban ghi nho" in fold(answer.citations[0].quote), answer.citations[0].quote
     check_citations(bot, answer)
+
+
+def test_a_count_the_articles_do_not_give_abstains(bot: ChatBot) -> None:
+    # the article says students were given gifts, not how many: "hai nước" nearby counts the countries
+    answer = bot.ask("How many Lao students received gifts at the border exchange in December 2021?")
+    assert answer.abstained, answer.text

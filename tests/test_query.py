@@ -179,6 +179,8 @@ def test_an_elliptical_part_borrows_the_people_and_period_it_points_back_to() ->
         ("How many sets of remains were brought home?", "remains"),  # what is counted, not the measure
         ("Chương trình giao lưu gồm những hoạt động gì?", "hoat dong"),  # "những X gì/nào": X is asked for
         ("Hai bên ký các văn kiện nào?", "van kien"),
+        ("How many Lao students received gifts?", "lao students"),  # a verb ends what is counted
+        ("How many border posts took part?", "border posts"),
     ],
 )
 def test_focus(question: str, focus: str) -> None:
