@@ -216,6 +216,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         ("When did the first border friendship exchange take place?", SIGNING_ARTICLE, r"ngay 12/12"),
         # ... and when the ranking leaves that lead out, the day is looked for in the rest of the top article
         ("When did the first Vietnam-Laos border defence friendship exchange happen?", SIGNING_ARTICLE, r"ngay 12/12"),
+        # "review" troops is "duyệt" (the lexicon); a "ceremonial unit" is an honour guard
+        ("Which ceremonial unit did the two defence ministers review in October 2025?", "003_f334f3650929ce75",
+         r"doi danh du"),
     ],
 )
 def test_question_types(bot: ChatBot, question: str, article: str, expected: str) -> None:
