@@ -48,6 +48,8 @@ def _digits(text: str) -> str:
 _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|\bfor how (long|many (years|months|weeks|days))\b|"
                             r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
+_FORUM = re.compile(r"\b(?:tại|trên|ở)\s+(?:các\s+|những\s+)?diễn đàn\b", re.IGNORECASE)
+_FORUM_FIT = 0.6
 _MONTH_QUESTION = re.compile(r"\b(what|which) month\b|\bthang (nao|may|bao nhieu)\b")
 _MONTH_FIT = 0.6  # "tháng 12/2021" answers "when" less precisely than "ngày 12/12/2021"
 _DAY_QUESTION = re.compile(r"\b(what|which) (date|day)\b|\bon what\b|\bngay nao\b|\bngay bao nhieu\b|\bhom nao\b")
@@ -231,8 +233,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         if _ASKS_COUNTRY.search(fold(query.text)):  # "which country": one the question does not name
             asked = {p for c in query.concepts for p in c.phrases}
             return 1.0 if any(f" {c} " in pad and c not in asked for c in _COUNTRIES) else 0.0
-        if not has_place(text):
-            return 0.0
+        if not has_place(text):  # a forum is where one side backs the other, less than a place
+            return _FORUM_FIT if _FORUM.search(text) else 0.0
         level = _PLACE_LEVEL.search(fold(query.text))  # "which province": the province must be named
         return 1.0 if level is None or f" {_LEVEL_WORD[level.group(1)]} " in pad else 0.5
     if qtype == "signed":

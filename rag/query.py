@@ -71,17 +71,23 @@ _EN_STOP = {
     "list", "give", "given", "describe", "described", "mention", "mentioned", "article", "articles", "report",
     "reported", "news", "s", "t", "one", "ones", "thing", "things", "kind", "kinds", "type", "types",
 }
-_VI_STOP = {
-    fold(w)
-    for w in (
-        "là", "gì", "nào", "ai", "đâu", "sao", "thế", "bao", "nhiêu", "mấy", "khi", "lúc", "giờ", "của", "và", "với",
-        "cho", "các", "những", "một", "được", "bị", "đã", "đang", "sẽ", "có", "không", "thì", "mà", "này", "kia",
-        "đó", "ấy", "vậy", "như", "theo", "tại", "trong", "ngoài", "trên", "dưới", "từ", "đến", "về", "vào", "ra",
-        "để", "do", "bởi", "hay", "hoặc", "cũng", "rất", "nhiều", "ít", "gồm", "hãy", "xin", "biết", "ông", "bà",
-        "anh", "chị", "họ", "hai", "bên", "việc", "người", "nhau", "lại", "còn", "nữa", "vị", "điều", "hỏi", "bài",
-        "báo", "tin",
-    )
-}
+_VI_STOP_WORDS = (
+    "là", "gì", "nào", "ai", "đâu", "sao", "thế", "bao", "nhiêu", "mấy", "khi", "lúc", "giờ", "của", "và", "với",
+    "cho", "các", "những", "một", "được", "bị", "đã", "đang", "sẽ", "có", "không", "thì", "mà", "này", "kia",
+    "đó", "ấy", "vậy", "như", "theo", "tại", "trong", "ngoài", "trên", "dưới", "từ", "đến", "về", "vào", "ra",
+    "để", "do", "bởi", "hay", "hoặc", "cũng", "rất", "nhiều", "ít", "gồm", "hãy", "xin", "biết", "ông", "bà",
+    "anh", "chị", "họ", "hai", "bên", "việc", "người", "nhau", "lại", "còn", "nữa", "vị", "điều", "hỏi", "bài",
+    "báo", "tin", "ở",
+)
+_VI_STOP = {fold(w) for w in _VI_STOP_WORDS}
+# Content words that fold like a stop word: "hộ" (ủng hộ) like "họ", "hỗ" (hỗ trợ), "bão" (typhoon) like "báo"
+_NOT_STOP = {"hộ", "hỗ", "bão"}
+
+
+def _stopped(toned: str, folded: str) -> bool:
+    return toned not in _NOT_STOP and (folded in _VI_STOP or folded in _EN_STOP)
+
+
 _EN_HINTS = {"what", "who", "which", "when", "where", "how", "did", "does", "the", "was", "were", "is", "of", "and"}
 # Vietnamese words typed without tone marks that are not English words
 _VI_PLAIN = {
@@ -512,11 +518,21 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         concepts.insert(0, Concept(name, (name,), "name"))
         mask(span)
     # the question's other content words, as themselves
-    stop = _VI_STOP | _EN_STOP
     run: list[str] = []
-    segments = re.split(r"[^\w ]| {2,}", "".join(masked))  # punctuation and masked spans break runs
-    for word in [w for seg in segments for w in [*expanded_syllables(seg), ""]]:
-        if word and word not in stop and not word.isdigit():
+    # the masked text as typed (lower-case, tone marks kept), char for char
+    lower = text.lower() if len(text.lower()) == len(masked) else "".join(masked)  # "İ" lower-cases to two chars
+    typed_text = "".join(t if m != " " else " " for t, m in zip(lower, masked, strict=True))
+    cuts = [0, *(x for m in re.finditer(r"[^\w ]| {2,}", "".join(masked)) for x in m.span()), len(masked)]
+    segments = ["".join(masked[a:b]) for a, b in itertools.pairwise(cuts)]  # punctuation and masked spans break runs
+    typed_segments = [typed_text[a:b] for a, b in itertools.pairwise(cuts)]
+    words: list[tuple[str, str]] = []  # (as typed, lower-case; folded)
+    for seg, typed_seg in zip(segments, typed_segments, strict=True):
+        folded_words, typed = expanded_syllables(seg), re.findall(r"\w+", typed_seg)
+        if len(typed) != len(folded_words):  # an abbreviation spelled out: its folded words decide
+            typed = folded_words
+        words.extend([*zip(typed, folded_words, strict=True), ("", "")])
+    for toned, word in words:
+        if word and not _stopped(toned, word) and not word.isdigit():
             run.append(word)
             continue
         # Vietnamese words span syllables: a run becomes its bigrams; English words stand alone

@@ -82,6 +82,9 @@ def test_type_fit(bot: ChatBot) -> None:
     # "which province": a place named by its province
     assert fit("Cửa khẩu Lao Bảo nằm ở tỉnh nào?", "tại huyện Hướng Hóa, tỉnh Quảng Trị") == 1.0
     assert fit("Cửa khẩu Lao Bảo nằm ở tỉnh nào?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 0.5
+    # a forum is where one side backs the other ("ủng hộ nhau ở đâu"), less surely than a place
+    assert 0.0 < fit("Hai bên ủng hộ nhau ở đâu?", "ủng hộ lẫn nhau trên các diễn đàn đa phương") < 1.0
+    assert fit("Hai bên ủng hộ nhau ở đâu?", "ủng hộ lẫn nhau") == 0.0
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0

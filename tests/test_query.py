@@ -99,6 +99,12 @@ def test_concepts_names_and_periods() -> None:
     # "the Giang-Khamliang talks": two people, one word each
     assert analyze("What followed the Giang-Khamliang talks?").names == ("giang", "khamliang")
 
+    # "ở" (at) is a stop word; "hộ" (ủng hộ) and "bão" (typhoon) fold like the stop words "họ" and "báo"
+    labels = {c.label for c in analyze("Hai bên sẽ ủng hộ nhau ở đâu?").concepts}
+    assert "ung ho" in labels and "o" not in labels
+    assert "bao lu" in {c.label for c in analyze("Bão lũ gây thiệt hại gì?").concepts}
+    assert "ky" in {c.label for c in analyze("Họ đã ký gì?").concepts}
+
     q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
     assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
     # "tân" (new) is a lexicon word, except as a syllable of a name
