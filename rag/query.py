@@ -80,8 +80,9 @@ _VI_STOP_WORDS = (
     "báo", "tin", "ở",
 )
 _VI_STOP = {fold(w) for w in _VI_STOP_WORDS}
-# Content words that fold like a stop word: "hộ" (ủng hộ) like "họ", "hỗ" (hỗ trợ), "bão" (typhoon) like "báo"
-_NOT_STOP = {"hộ", "hỗ", "bão"}
+# Content syllables that fold like a stop word: "hộ" (ủng hộ) like "họ", "hỗ" (hỗ trợ), "bão" (typhoon)
+# like "báo", "đề" (đề nghị: propose) like "để"
+_NOT_STOP = {"hộ", "hỗ", "bão", "đề"}
 
 
 def _stopped(toned: str, folded: str) -> bool:

@@ -104,6 +104,7 @@ def test_concepts_names_and_periods() -> None:
     assert "ung ho" in labels and "o" not in labels
     assert "bao lu" in {c.label for c in analyze("Bão lũ gây thiệt hại gì?").concepts}
     assert "ky" in {c.label for c in analyze("Họ đã ký gì?").concepts}
+    assert "de nghi" in {c.label for c in analyze("Thủ tướng đề nghị gì về biên giới?").concepts}  # not "để"
 
     q = analyze("Ông Nguyễn Tân Cương mang quân hàm gì?")
     assert q.names == ("nguyen tan cuong",)  # the honorific is not part of the name
