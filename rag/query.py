@@ -247,6 +247,10 @@ _NOT_NAMES = {
     "exchange", "protocol", "memorandum", "agreement", "plan", "year", "new", "first", "second", "third",
     "despite", "although", "besides", "apart", "ong", "ba", "anh", "chi", "ngai", "dong chi", "theo", "tai", "trong",
     "sau", "truoc", "nam", "thang", "ngay", "ve", "cac", "nhung",
+    # months and weekdays ("the talks that June"): a time, not someone's name
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }
 _WORD_SPAN = re.compile(r"[^\W\d_][\w\-]*(?:['’]s)?")
 # Vietnamese words that head the name of an institution, an event or a place, never a

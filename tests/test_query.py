@@ -96,6 +96,8 @@ def test_concepts_names_and_periods() -> None:
     assert analyze("phía VN mời lãnh đạo BQP Lào dự những sự kiện gì?").names == ()
     assert analyze("Buổi Thứ trưởng Hoàng Xuân Chiến tiếp tùy viên diễn ra ở đâu?").names == ("hoang xuan chien",)
     assert analyze("Dịp Tổng Tham mưu trưởng Lào sang thăm, Việt Nam mời lãnh đạo Lào dự gì?").names == ()
+    # a month or a weekday is a time, not someone the articles must name
+    assert analyze("What did Laos celebrate in 2022, according to the talks that June?").names == ()
     # "the Giang-Khamliang talks": two people, one word each
     assert analyze("What followed the Giang-Khamliang talks?").names == ("giang", "khamliang")
 
