@@ -197,7 +197,14 @@ def question_type(question: str) -> str:
     for name, rx in _TYPE_PATTERNS:
         if rx.search(f):
             return name
+    if not _ASKS.search(f) and (_BARE_POST.match(f) or re.match(rf"^(\w+ ){{0,3}}{_PERSON_NOUNS}(?=\s+(in|of|at|for|to|during|from|on|with|under)\b|\W*$)", f)):
+        return "who"  # a post alone ("Outgoing Lao defence attaché in 2020?") asks who held it
     return "what"
+
+
+# Posts a Vietnamese question may name alone ("Bộ trưởng Quốc phòng Lào năm 2024?")
+_BARE_POST = re.compile(r"^(\w+ ){0,2}(tuy vien|bo truong|thu truong|tong tham muu truong|tu lenh|thu tuong|"
+                        r"chu tich|tong bi thu|dai su|truong doan|attache|defen[cs]e attache)\b")
 
 
 # ---------------------------------------------------------------- concepts

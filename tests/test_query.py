@@ -39,7 +39,11 @@ def test_language(question: str, lang: str) -> None:
         ("Hai bên đã ký những gì?", "signed"),
         ("hai ben da ky nhung gi", "signed"),  # typed without tone marks: still "ký"
         ("Đại tá làm tùy viên trong bao lâu?", "number"),
-        ("Which units patrol with Vietnam's border posts?", "what"),  # border posts are places, not posts held
+        ("Which units patrol with Vietnam's border posts?", "what"),
+        # a post alone asks who held it; a thing after the post is what is asked
+        ("Outgoing Lao defence attaché in Vietnam in 2020?", "who"),
+        ("Bộ trưởng Quốc phòng Lào năm 2024?", "who"),
+        ("Lao minister gifts in 2025?", "what"),  # border posts are places, not posts held
         ("How many command vehicles were given?", "number"),
         ("In which province did the exchange take place?", "where"),
         ("Ai dẫn đầu đoàn Việt Nam?", "who"),
