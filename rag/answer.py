@@ -139,6 +139,10 @@ _RANKED_TYPES = (*_HARD_TYPES, "signed")
 # Question types whose needed feature is rare enough to look for beyond the retrieved chunks
 # ("when": a day, which a report names once, in its lead)
 _TYPED_BEYOND_HITS = ("what", "signed", "number", "when")
+# An event named by a demonstrative ("lễ kỷ niệm lịch sử này", "sự kiện quan trọng này"): its
+# head noun is looked for in the sentences before, at most _BACK of them
+_POINTS_BACK = re.compile(r"\b(ky niem|su kien|dip|hoat dong|chuyen tham)\b(?: \w+){0,3} (?:nay|do)\b")
+_BACK = 3
 # Openings whose subject is the sentence before ("Đây là sự kiện trọng đại ...").
 _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec nay|su kien nay)\b")
 # People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."
@@ -568,7 +572,8 @@ class ExtractiveAnswerer:
 
     def _with_antecedents(self, chosen: list[_Candidate]) -> list[_Candidate]:
         """Put the sentence before in front of a chosen one whose subject it is ("Đây là sự
-        kiện trọng đại ..." after the sentence naming the event)."""
+        kiện trọng đại ..." after the sentence naming the event), and the sentence naming an
+        event after a chosen one that points back at it ("lễ kỷ niệm lịch sử này")."""
         by_sid = {c.sid: c for c in chosen}
         out: list[_Candidate] = []
         for cand in chosen:
@@ -580,7 +585,25 @@ class ExtractiveAnswerer:
                 out.append(by_sid.get(prev) or _Candidate(prev, cand.prior, cand.chunk_date, fit=cand.fit,
                                                            score=cand.score))
             out.append(cand)
+            named = self._named_before(cand.sid)  # after it: the sentence keeps its rank
+            if named is not None and by_sid.get(named) not in out:
+                out.append(by_sid.get(named) or _Candidate(named, cand.prior, cand.chunk_date, fit=cand.fit,
+                                                            score=cand.score))
         return out
+
+    def _named_before(self, sid: int) -> int | None:
+        """For a sentence pointing back at an event ("để chào mừng lễ kỷ niệm lịch sử này"),
+        the sentence at most ``_BACK`` before it in its article that names that event, or None."""
+        m = _POINTS_BACK.search(fold(self.table.sentences[sid].text))
+        if m is None:
+            return None
+        head = f" {m.group(1)} "
+        for prev in range(sid - 1, sid - 1 - _BACK, -1):
+            if not self._near(prev, sid, _BACK):
+                return None
+            if head in self.table.sentences[prev].padded:
+                return prev
+        return None
 
     def _goes_on(self, best: _Candidate, query: Query, weights: dict[int, float]) -> _Candidate | None:
         """In "what did X propose", the sentence after X's proposal that goes on with it

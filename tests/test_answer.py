@@ -428,3 +428,13 @@ def test_a_count_the_articles_do_not_give_abstains(bot: ChatBot) -> None:
     # the article says students were given gifts, not how many: "hai nước" nearby counts the countries
     answer = bot.ask("How many Lao students received gifts at the border exchange in December 2021?")
     assert answer.abstained, answer.text
+
+
+def test_an_event_pointed_back_at_is_quoted_with_the_sentence_naming_it(bot: ChatBot) -> None:
+    # "gửi tặng pháo hoa ... để chào mừng lễ kỷ niệm lịch sử này": which anniversary is said two
+    # sentences before ("Lào sẽ tổ chức kỷ niệm 50 năm Quốc khánh")
+    answer = bot.ask("Why did Vietnam send fireworks to Laos in October 2025?")
+    assert not answer.abstained and answer.citations[0].article_id == "003_f334f3650929ce75"
+    assert "phao hoa" in fold(answer.citations[0].quote)
+    assert any("quoc khanh" in fold(c.quote) for c in answer.citations[1:]), answer.text
+    check_citations(bot, answer)
