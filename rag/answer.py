@@ -731,6 +731,7 @@ class ExtractiveAnswerer:
     def _quote(self, sid: int, query: Query, weights: dict[int, float], limit: int,
                from_start: bool = False) -> tuple[int, int]:
         """Offsets of the sentence, or for one over ``limit`` the clause window that covers most
+        of the question's own concepts (not the scene's: the sentence was chosen with them)
         (on a tie the later one, or the earlier one for a sentence quoted ``from_start``)."""
         sent = self.table.sentences[sid]
         if len(sent.text) <= limit:
@@ -746,7 +747,8 @@ class ExtractiveAnswerer:
                     break
                 piece = padded(sent.text[s:e])
                 dates = [d.iso for d in mentions if d.start >= sent.start + s and d.end <= sent.start + e]
-                value = sum(w for i, w in weights.items() if w and covers(piece, query.concepts[i])) / total
+                value = sum(w for i, w in weights.items() if w and query.concepts[i].weight >= 1.0 and covers(
+                    piece, query.concepts[i])) / total
                 value += _WINDOW_TYPE * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
                 # what a clause says follows its verb: later wins a tie
                 value += 0.01 * (len(sent.text) - s if from_start else e) / len(sent.text)

@@ -530,26 +530,31 @@ def _analyze_one(question: str, lexicon: tuple[LexiconEntry, ...] | None = None)
         concepts.insert(0, Concept(name, (name,), "name"))
         mask(span)
     # the question's other content words, as themselves
-    run: list[str] = []
+    run: list[tuple[str, int]] = []  # (folded word, where it is typed)
     # the masked text as typed (lower-case, tone marks kept), char for char
     lower = text.lower() if len(text.lower()) == len(masked) else "".join(masked)  # "İ" lower-cases to two chars
     typed_text = "".join(t if m != " " else " " for t, m in zip(lower, masked, strict=True))
     cuts = [0, *(x for m in re.finditer(r"[^\w ]| {2,}", "".join(masked)) for x in m.span()), len(masked)]
     segments = ["".join(masked[a:b]) for a, b in itertools.pairwise(cuts)]  # punctuation and masked spans break runs
     typed_segments = [typed_text[a:b] for a, b in itertools.pairwise(cuts)]
-    words: list[tuple[str, str]] = []  # (as typed, lower-case; folded)
-    for seg, typed_seg in zip(segments, typed_segments, strict=True):
-        folded_words, typed = expanded_syllables(seg), re.findall(r"\w+", typed_seg)
+    words: list[tuple[str, str, int]] = []  # (as typed, lower-case; folded; offset in the text)
+    for start, seg, typed_seg in zip(cuts, segments, typed_segments, strict=False):
+        folded_words, typed = expanded_syllables(seg), [(m.group(), m.start()) for m in re.finditer(r"\w+", typed_seg)]
         if len(typed) != len(folded_words):  # an abbreviation spelled out: its folded words decide
-            typed = folded_words
-        words.extend([*zip(typed, folded_words, strict=True), ("", "")])
-    for toned, word in words:
+            typed = [(w, 0) for w in folded_words]
+        words.extend([*((t, w, start + at) for (t, at), w in zip(typed, folded_words, strict=True)), ("", "", 0)])
+    for toned, word, at in words:
         if word and not _stopped(toned, word) and not word.isdigit():
-            run.append(word)
+            run.append((word, at))
             continue
-        # Vietnamese words span syllables: a run becomes its bigrams; English words stand alone
-        units = [f"{a} {b}" for a, b in itertools.pairwise(run)] if lang == "vi" and len(run) > 1 else run
-        concepts.extend(Concept(u, (u,), "word") for u in dict.fromkeys(units))
+        # Vietnamese words span syllables: a run becomes its bigrams; English words stand alone;
+        # a word in a clause setting the scene weighs less
+        units = [(f"{a} {b}", weight((i, j + 1))) for (a, i), (b, j) in itertools.pairwise(run)] \
+            if lang == "vi" and len(run) > 1 else [(w, weight((i, i + 1))) for w, i in run]
+        first: dict[str, float] = {}
+        for u, w in units:
+            first.setdefault(u, w)
+        concepts.extend(Concept(u, (u,), "word", w) for u, w in first.items())
         run = []
         if word.isdigit():
             concepts.append(Concept(word, (word,), "number"))

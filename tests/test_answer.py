@@ -438,3 +438,12 @@ def test_an_event_pointed_back_at_is_quoted_with_the_sentence_naming_it(bot: Cha
     assert "phao hoa" in fold(answer.citations[0].quote)
     assert any("quoc khanh" in fold(c.quote) for c in answer.citations[1:]), answer.text
     check_citations(bot, answer)
+
+
+def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) -> None:
+    # a 620-character sentence: "cảm ơn Thủ tướng ..., Khamliang cho biết, ... nhất trí phương hướng,
+    # nhiệm vụ hợp tác trong năm 2025": the scene's "Thủ tướng" must not pull the cut to the front
+    answer = bot.ask("Khi gặp Thủ tướng tháng 12/2024, Khamliang cho biết hai Bộ trưởng Quốc phòng nhất trí gì trong hội đàm?")
+    assert not answer.abstained and answer.citations[0].article_id == "000_365769973c54f80b"
+    assert "2025" in answer.citations[0].quote, answer.citations[0].quote
+    check_citations(bot, answer)

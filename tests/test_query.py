@@ -132,6 +132,9 @@ def test_words_setting_the_scene_weigh_less() -> None:
     weights = {c.label: c.weight for c in q.concepts}
     assert weights["received"] == weights["defence minister"] == 0.5
     assert weights["prime minister"] == 1.0 and weights["stress"] > 1.0
+    # ... Vietnamese words the lexicon does not know too ("Khi gặp Thủ tướng ...": the scene)
+    weights = {c.label: c.weight for c in analyze("Khi gặp Thủ tướng cuối năm 2024, Khamliang cho biết hai bên thống nhất gì?").concepts}
+    assert weights["thu tuong"] == 0.5 and weights["thong nhat"] == 1.0
     # a when-question's "when" is what it asks
     assert all(c.weight == 1.0 for c in analyze("When did the Prime Minister receive the minister?").concepts)
 
