@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag.evidence import covers
 from rag.query import ASKS_CHARACTER, analyze, country_posts, detect_language, question_type
-from rag.text import fold
+from rag.text import fold, padded
 
 
 @pytest.mark.parametrize(
@@ -137,6 +138,15 @@ def test_words_setting_the_scene_weigh_less() -> None:
     assert weights["thu tuong"] == 0.5 and weights["thong nhat"] == 1.0
     # a when-question's "when" is what it asks
     assert all(c.weight == 1.0 for c in analyze("When did the Prime Minister receive the minister?").concepts)
+
+
+def test_evening_is_not_the_word_that_folds_like_it() -> None:
+    # "tối" (evening) folds to "toi" as "tới" (next: "thời gian tới") does; the lexicon
+    # translates "evening" by phrases only the evening has
+    evening = next(c for c in analyze("Who hosted the minister on the evening of 18 December?").concepts
+                   if c.label == "evening")
+    assert covers(padded("Chiều tối 18/12, Thủ tướng đã tiếp Thượng tướng Khamliang."), evening)
+    assert not covers(padded("Hai bên nhất trí phương hướng hợp tác trong thời gian tới."), evening)
 
 
 def test_liken_is_not_the_title_word_that_folds_like_it() -> None:
