@@ -216,6 +216,23 @@ def focus_concept(query: Query, table: SentenceTable | None = None) -> Concept |
     return useful[0] if useful else ranked[0][1]
 
 
+_CLASSIFIERS = {"chiec", "cai", "con", "tam", "buc", "ngoi", "quyen", "bo"}
+
+
+def counted_unknown(query: Query, table: SentenceTable) -> bool:
+    """Does a Vietnamese "how many" question count something the articles never name
+    ("bao nhiêu *liều* vắc-xin": no article speaks of doses)? Its head word is then one the
+    corpus does not hold (English words are not checked: the lexicon may not know them)."""
+    if query.lang != "vi" or not query.focus or query.focus.split()[0] in _CLASSIFIERS:
+        return False  # "mấy chiếc xe": the words are cut across the classifier and its noun
+    found = sorted((query.focus.find(c.label), c) for c in query.concepts
+                   if c.kind != "number" and c.label in query.focus and c.label not in _NATIONALITIES)
+    if not found:
+        return False
+    head = found[-1][1] if query.head_at == "last" else found[0][1]
+    return head.kind == "word" and table.concept_df(head) == 0
+
+
 def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: SentenceTable) -> float:
     """0..1: does a passage (``text`` and its ``padded`` form ``pad``) carry what the question type needs?"""
     qtype = query.qtype
@@ -246,6 +263,8 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         words = padded(_digits(text)).split()
         numbers = [i for i, w in enumerate(words) if w.isdigit() or re.fullmatch(r"num\d+", w)]
         if not numbers:
+            return 0.0
+        if counted_unknown(query, table):
             return 0.0
         concept = focus_concept(query, table)
         if concept is None:

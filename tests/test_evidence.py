@@ -64,6 +64,10 @@ def test_type_fit(bot: ChatBot) -> None:
 
     assert fit("How many command vehicles were given?", "tặng 3 xe chỉ huy hãng Vinfast") == 1.0
     assert fit("How many fireworks were given?", "tặng 3 xe chỉ huy; gửi tặng pháo hoa") == 0.0  # 3 counts the cars
+    # a Vietnamese count of something no article names ("liều": doses) has no number to give,
+    # though "Covid-19" carries one; a classifier ("chiếc") does not hide the noun after it
+    assert fit("Việt Nam viện trợ cho Lào bao nhiêu liều vắc-xin COVID-19?", "dịch Covid-19 diễn biến phức tạp") == 0.0
+    assert fit("Bộ Quốc phòng tặng Lào mấy chiếc xe chỉ huy?", "tặng 3 xe chỉ huy hãng Vinfast") == 1.0
     assert fit("Who hosted Khamliang Outhakaysone?", "Thủ tướng Phạm Minh Chính tiếp Thượng tướng Khamliang Outhakaysone") == 1.0
     assert fit("Who hosted Khamliang Outhakaysone?", "Thượng tướng Khamliang Outhakaysone cho biết") == 0.0  # named already
     assert fit("What date were the talks?", "hội đàm", ("2022-06-02",)) == 1.0
