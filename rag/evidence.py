@@ -225,8 +225,9 @@ def counted_unknown(query: Query, table: SentenceTable) -> bool:
     corpus does not hold (English words are not checked: the lexicon may not know them)."""
     if query.lang != "vi" or not query.focus or query.focus.split()[0] in _CLASSIFIERS:
         return False  # "mấy chiếc xe": the words are cut across the classifier and its noun
-    found = sorted((query.focus.find(c.label), c) for c in query.concepts
-                   if c.kind != "number" and c.label in query.focus and c.label not in _NATIONALITIES)
+    found = sorted(((query.focus.find(c.label), c) for c in query.concepts
+                    if c.kind != "number" and c.label in query.focus and c.label not in _NATIONALITIES),
+                   key=lambda at: at[0])
     if not found:
         return False
     head = found[-1][1] if query.head_at == "last" else found[0][1]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rag.bot import ChatBot
 from rag.entities import has_place, mentions, people, title_aliases
-from rag.evidence import SentenceTable, editions, ordinals, type_fit
-from rag.query import analyze
+from rag.evidence import SentenceTable, counted_unknown, editions, ordinals, type_fit
+from rag.query import Concept, Query, analyze
 from rag.text import padded
 
 
@@ -68,6 +68,10 @@ def test_type_fit(bot: ChatBot) -> None:
     # though "Covid-19" carries one; a classifier ("chiếc") does not hide the noun after it
     assert fit("Việt Nam viện trợ cho Lào bao nhiêu liều vắc-xin COVID-19?", "dịch Covid-19 diễn biến phức tạp") == 0.0
     assert fit("Bộ Quốc phòng tặng Lào mấy chiếc xe chỉ huy?", "tặng 3 xe chỉ huy hãng Vinfast") == 1.0
+    # two of the question's words starting at the same place in what it counts
+    tied = Query("bao nhiêu liều vắc-xin", "vi", "number", focus="lieu vac xin",
+                 concepts=(Concept("lieu vac", ("lieu vac",)), Concept("lieu", ("lieu",))))
+    assert counted_unknown(tied, table)
     assert fit("Who hosted Khamliang Outhakaysone?", "Thủ tướng Phạm Minh Chính tiếp Thượng tướng Khamliang Outhakaysone") == 1.0
     assert fit("Who hosted Khamliang Outhakaysone?", "Thượng tướng Khamliang Outhakaysone cho biết") == 0.0  # named already
     assert fit("What date were the talks?", "hội đàm", ("2022-06-02",)) == 1.0
