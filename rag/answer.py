@@ -576,19 +576,24 @@ class ExtractiveAnswerer:
         event after a chosen one that points back at it ("lễ kỷ niệm lịch sử này")."""
         by_sid = {c.sid: c for c in chosen}
         out: list[_Candidate] = []
+        placed: set[int] = set()
+
+        def place(sid: int, like: _Candidate) -> None:  # each sentence once, a chosen one as chosen
+            if sid not in placed:
+                placed.add(sid)
+                out.append(by_sid.get(sid) or _Candidate(sid, like.prior, like.chunk_date, fit=like.fit,
+                                                         score=like.score))
+
         for cand in chosen:
-            if cand in out:
+            if cand.sid in placed:
                 continue
             sent = self.table.sentences[cand.sid]
-            prev = cand.sid - 1
-            if sent.refers and _DEMONSTRATIVE.match(fold(sent.text)) and by_sid.get(prev) not in out:
-                out.append(by_sid.get(prev) or _Candidate(prev, cand.prior, cand.chunk_date, fit=cand.fit,
-                                                           score=cand.score))
-            out.append(cand)
+            if sent.refers and _DEMONSTRATIVE.match(fold(sent.text)):
+                place(cand.sid - 1, cand)
+            place(cand.sid, cand)
             named = self._named_before(cand.sid)  # after it: the sentence keeps its rank
-            if named is not None and by_sid.get(named) not in out:
-                out.append(by_sid.get(named) or _Candidate(named, cand.prior, cand.chunk_date, fit=cand.fit,
-                                                            score=cand.score))
+            if named is not None:
+                place(named, cand)
         return out
 
     def _named_before(self, sid: int) -> int | None:

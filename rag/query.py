@@ -353,7 +353,7 @@ _FOCUS_END = {
 
 # A verb after the asked-for noun ends it: "how many Lao students *received* gifts"
 _VERB_AFTER_NOUN = re.compile(r"^(\w+ed|got|took|gave|came|went|met|won|held|led|sent|made|paid|left|saw|became|"
-                              r"remain|remained|take|took|get|receive|attend|join|visit)$")
+                              r"remain|remained|take|get|receive|attend|join|visit)$")
 
 
 _PARTITIVES = {"sets", "set", "pieces", "units", "batches", "kinds", "types", "sorts", "rounds", "groups", "pairs",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from rag.answer import _Candidate
 from rag.bot import ChatBot
 from rag.errors import BackendError
 from rag.evidence import Sentence
@@ -438,6 +439,18 @@ def test_an_event_pointed_back_at_is_quoted_with_the_sentence_naming_it(bot: Cha
     assert "phao hoa" in fold(answer.citations[0].quote)
     assert any("quoc khanh" in fold(c.quote) for c in answer.citations[1:]), answer.text
     check_citations(bot, answer)
+
+
+def test_a_sentence_two_chosen_ones_lean_on_is_placed_once(bot: ChatBot) -> None:
+    # "Đây là sự kiện trọng đại ..." and "... chào mừng lễ kỷ niệm lịch sử này" both bring the
+    # sentence naming the anniversary; it takes one place among the answer's sentences
+    ex = bot.extractive
+    texts = [s.text for s in ex.table.sentences]
+    named = next(i for i, t in enumerate(texts) if t.startswith("Đại tướng Phan Văn Giang nhấn mạnh năm nay"))
+    leaning = [i for i, t in enumerate(texts) if t.startswith(("Đây là sự kiện trọng đại", "Bộ Quốc phòng Việt Nam trân trọng"))]
+    assert len(leaning) == 2
+    placed = [c.sid for c in ex._with_antecedents([_Candidate(i, 1.0, 1.0) for i in leaning])]
+    assert placed.count(named) == 1 and set(leaning) <= set(placed), placed
 
 
 def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) -> None:
