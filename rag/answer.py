@@ -31,9 +31,9 @@ from rag.errors import BackendError
 from rag.evidence import (
     Sentence,
     SentenceTable,
+    asked_terms,
     covers,
     editions,
-    focus_concept,
     ordinals,
     type_fit,
 )
@@ -361,9 +361,8 @@ class ExtractiveAnswerer:
             periods = [p for part in parts for p in part.query.periods]
             label = ", ".join(dict.fromkeys(_period_label(p) for p in periods))
             return msgs["period"].format(period=label, span=span)
-        focus = focus_concept(query)
-        if focus is not None and focus.kind == "lexicon" and self.table.concept_df(focus) == 0:
-            return msgs["missing"]  # what it asks for (a price, a length) is in no article
+        if any(self.table.concept_df(c) == 0 for c in asked_terms(query)):
+            return msgs["missing"]  # what it asks for (a price, a length, a car model) is in no article
         if query.lang == "vi" and query.qtype == "who" and query.focus:  # "ai là Cục trưởng ...": no article has it
             words = [c for c in query.concepts if c.kind == "word" and c.label in query.focus]
             if words and all(self.table.concept_df(c) == 0 for c in words):

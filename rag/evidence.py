@@ -216,6 +216,21 @@ def focus_concept(query: Query, table: SentenceTable | None = None) -> Concept |
     return useful[0] if useful else ranked[0][1]
 
 
+_VI_ASKED = re.compile(r"((?:\w+ ){1,3})(?:nao|bao nhieu)\b")  # "mẫu xe VinFast nào", "trị giá bao nhiêu"
+
+
+def asked_terms(query: Query) -> list[Concept]:
+    """The lexicon terms naming what a question asks for: those in its focus ("which VinFast
+    *model*", "what was the *budget*") and, in Vietnamese, those just before "nào" or "bao
+    nhiêu" ("*mẫu xe* nào", "*trị giá* bao nhiêu"). Only lexicon terms: their Vietnamese
+    forms are known, so a term no article uses means the articles do not say."""
+    spans = [f" {query.focus} "] if query.focus else []
+    if query.lang == "vi":
+        spans += [f" {m.group(1)}" for m in _VI_ASKED.finditer(fold(query.text))]
+    return [c for c in query.concepts
+            if c.kind == "lexicon" and c.label not in _NATIONALITIES and any(f" {c.label} " in s for s in spans)]
+
+
 _CLASSIFIERS = {"chiec", "cai", "con", "tam", "buc", "ngoi", "quyen", "bo"}
 
 

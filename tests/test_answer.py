@@ -106,6 +106,11 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # his term is praised, its length never given ("hai nước" counts countries, not years)
         ("For how many years had Colonel Bangsy Xaysomkhoth been Laos's defence attaché in Hanoi?", "en"),
         ("Đại tá Bangsy Xaysomkhoth làm Tùy viên quốc phòng tại Việt Nam trong bao lâu?", "vi"),
+        # the gifts are listed, their make but not their model or value; the plan, not its budget
+        ("What model of car did Vietnam's defence ministry present to Laos in October 2025?", "en"),
+        ("Xe chỉ huy Việt Nam tặng Lào tháng 10/2025 thuộc dòng xe nào?", "vi"),
+        ("How much were the fireworks given to Laos worth?", "en"),
+        ("Kế hoạch hợp tác quốc phòng năm 2022 có ngân sách bao nhiêu?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,

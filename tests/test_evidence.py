@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.bot import ChatBot
 from rag.entities import has_place, mentions, people, title_aliases
-from rag.evidence import SentenceTable, counted_unknown, editions, ordinals, type_fit
+from rag.evidence import SentenceTable, asked_terms, counted_unknown, editions, ordinals, type_fit
 from rag.query import Concept, Query, analyze
 from rag.text import padded
 
@@ -54,6 +54,19 @@ def test_editions_carry_their_event() -> None:
     assert (dialogue, exchange) == (2, 1)
     assert " doi thoai " in d_words and " giao luu " in e_words and " doi thoai " not in e_words
     assert editions("what was agreed at the second border exchange?") == [(2, " border exchange ")]
+
+
+def test_asked_terms_name_what_the_question_asks_for() -> None:
+    def asked(question: str) -> list[str]:
+        return [c.label for c in asked_terms(analyze(question))]
+
+    assert asked("Which VinFast model did Vietnam give Laos?") == ["model"]
+    assert asked("What was the budget of the 2022 cooperation plan?") == ["budget"]
+    assert asked("Bộ Quốc phòng tặng Lào mẫu xe VinFast nào?") == ["mau xe"]
+    assert asked("3 xe chỉ huy tặng Lào trị giá bao nhiêu?") == ["tri gia"]
+    # a nationality is not what is asked, nor is a term outside the asked-for words
+    assert asked("Which Vietnamese company made the cars?") == ["company"]
+    assert asked("What did Vietnam and Laos sign in December 2021?") == []
 
 
 def test_type_fit(bot: ChatBot) -> None:
