@@ -119,7 +119,7 @@ def detect_language(text: str) -> str:
 _NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bbao lau\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition|round|session)\b|\bwhat (number|anniversary)\b|\b(lan|phien|vong) thu (may|bao nhieu)\b")),
-    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
+    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|(?<!viet )nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
     ("who", re.compile(rf"\bwho\b|\bwhom\b|\bwhose\b|\bwhich ((?!{_NOT_IN_NOUN_PHRASE}\b)\w+ ){{0,5}}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b"
                         r"|\bname of\b|\bai\b|\b(nguoi|lanh dao|nhan vat)( \w+){0,5} nao\b|\bvi (?!tri\b)(\w+ ){0,5}nao\b|\b(ong|ba) nao\b|\bten (la )?gi\b|\bla ai\b|\b(dong chi|tuong|lanh dao|can bo)( \w+){0,3} nao\b")),

@@ -51,6 +51,9 @@ def test_language(question: str, lang: str) -> None:
         ("Vị Bộ trưởng Quốc phòng Lào nào sang dự?", "who"),
         ("Việc này có vị trí thế nào?", "what"),  # "vị trí" is not "vị ... nào"
         ("Diễn tập diễn ra vào ngày nào?", "when"),
+        # "Việt Nam nào" folds like "năm nào" (which year): the leader asked for is a who
+        ("Lãnh đạo Bộ Quốc phòng Việt Nam nào cùng dự buổi tiếp?", "who"),
+        ("Hai nước ký nghị định thư năm nào?", "when"),
         ("Lễ đón được tổ chức ở đâu?", "where"),
         ("Ông Khamliang giữ chức vụ gì?", "rank"),
         ("Ông giữ cương vị gì?", "rank"),
