@@ -148,8 +148,8 @@ _DEMONSTRATIVE = re.compile(r"^(day (la|cung la)|do (la|cung la)|dieu nay|viec n
 # People named a sentence or two away: "hai Bộ trưởng đã ký ...", "Ông nhấn mạnh ..."
 _PEOPLE_NEARBY = re.compile(r"\b(hai|ba|cac) (bo truong|tong tham muu truong|vi|tuong|lanh dao|dong chi|truong doan|"
                             r"nguoi|thu truong)\b|^(ong|ba)\b")
-# "Who also attended ...", "có ai cùng dự": someone besides the people of the event described
-_ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham du|co mat|tham gia|tiep)|"
+# "Who also attended ...", "có ai cùng dự", "ai dự cùng": someone besides the people of the event described
+_ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham du|co mat|tham gia|tiep)|(du|tham du|co mat|tham gia) cung|"
                    r"ngoai ra|con co|(sat|sit|sitting) in on)\b")  # "sat in on X's meeting": X is not the answer
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"

@@ -136,6 +136,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
          "002_7e366184e7ef7842", r"02/06/2022"),
         # the same post tied to the country the articles give it to is answered
         ("Who was Laos's defence attaché in Vietnam before Vongxay Inthakham?", "004_3c74da71e6f5db71", r"bangsy"),
+        # "ai dự cùng" is "ai cùng dự": someone besides the host and his guest
+        ("thủ tướng tiếp đoàn qp lào hồi 12/2024 có ai dự cùng không", "000_365769973c54f80b",
+         r"cung du cuoc tiep .*phan van giang"),
         # the outgoing one is thanked for his term; "người tiền nhiệm" is said to his successor
         ("Who was Laos's outgoing military attaché in Vietnam in 2020?", "004_3c74da71e6f5db71",
          r"nhiem ky cong tac vua qua cua dai ta bangsy"),
