@@ -116,7 +116,10 @@ def detect_language(text: str) -> str:
 
 # ---------------------------------------------------------------- question types
 
-_NOT_IN_NOUN_PHRASE = r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can)"
+# Words that end a noun phrase: "what occasions *brought* Laos's minister" asks for the occasions
+_NOT_IN_NOUN_PHRASE = (r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can|"
+                       r"brought|took|gave|made|sent|led|met|came|went|saw|held|told|said|got|kept|paid|won|"
+                       r"brings|takes|gives|makes|sends|leads|meets|comes|prompted|caused|drew)")
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bbao lau\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition|round|session)\b|\bwhat (number|anniversary)\b|\b(lan|phien|vong) thu (may|bao nhieu)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|(?<!viet )nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),

@@ -51,6 +51,9 @@ def test_language(question: str, lang: str) -> None:
         ("Vị Bộ trưởng Quốc phòng Lào nào sang dự?", "who"),
         ("Việc này có vị trí thế nào?", "what"),  # "vị trí" is not "vị ... nào"
         ("Diễn tập diễn ra vào ngày nào?", "when"),
+        # a verb ends the noun phrase: the reasons are asked for, not the minister they brought
+        ("What reasons brought the Lao defence minister to Hanoi in December 2024?", "what"),
+        ("Which Lao minister led the delegation?", "who"),
         # "Việt Nam nào" folds like "năm nào" (which year): the leader asked for is a who
         ("Lãnh đạo Bộ Quốc phòng Việt Nam nào cùng dự buổi tiếp?", "who"),
         ("Hai nước ký nghị định thư năm nào?", "when"),
