@@ -48,6 +48,7 @@ from rag.query import (
     Query,
     analyze,
     country_posts,
+    delegation_countries,
     load_lexicon,
 )
 from rag.retrieval import Retrieval
@@ -374,6 +375,11 @@ class ExtractiveAnswerer:
         if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
             for phrases in country_posts(query.text):
                 if not any(self.table.in_corpus(p) for p in phrases):
+                    return msgs["missing"]
+            # "who led Cambodia's delegation": no article speaks of a delegation of that country
+            for country in delegation_countries(query.text):
+                near = re.compile(rf" doan (?!ket )(?:\w+ ){{0,8}}{re.escape(country)} ")
+                if not any(near.search(self.table.sentences[i].padded) for i in self.table.holding(country)):
                     return msgs["missing"]
         for concept in query.concepts:
             unknown_name = concept.kind == "name" and not self.table.in_corpus(concept.phrases[0]) and not (

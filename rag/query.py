@@ -629,6 +629,19 @@ def _country(word: str | None) -> str | None:
     return next(v for k, v in _COUNTRY_FORMS.items() if re.fullmatch(k, word))
 
 
+_DELEGATION_OF = re.compile(
+    rf"\bdelegations? (?:of|from) (?:the )?(?P<a>{_C})\b|\b(?P<b>{_C})(?:'s|s'|n|ese)? (?:\w+ ){{0,2}}delegations?\b|"
+    rf"\b(?:truong )?doan (?:dai bieu )?(?:(?:bo quoc phong|quan doi|nuoc) )?(?P<c>{_C})\b"
+)
+
+
+def delegation_countries(question: str) -> list[str]:
+    """The countries whose delegation a question asks about ("who led Cambodia's delegation",
+    "trưởng đoàn Campuchia"), as articles write them ("campuchia")."""
+    return [c for m in _DELEGATION_OF.finditer(fold(question))
+            if (c := _country(m.group("a") or m.group("b") or m.group("c")))]
+
+
 def country_posts(question: str) -> list[tuple[str, ...]]:
     """For each post the question ties to a country ("Cambodia's defence minister", "Tùy
     viên quốc phòng Việt Nam tại Lào"), the folded phrases an article holding that post

@@ -106,6 +106,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # his term is praised, its length never given ("hai nước" counts countries, not years)
         ("For how many years had Colonel Bangsy Xaysomkhoth been Laos's defence attaché in Hanoi?", "en"),
         ("Đại tá Bangsy Xaysomkhoth làm Tùy viên quốc phòng tại Việt Nam trong bao lâu?", "vi"),
+        # Cambodia is named in the trilateral meeting, never a delegation of its own
+        ("Who headed the Cambodian delegation at the trilateral exercise in October 2025?", "en"),
+        ("Ai dẫn đầu đoàn Campuchia dự cuộc gặp ba Bộ trưởng Quốc phòng tháng 10/2025?", "vi"),
         # the gifts are listed, their make but not their model or value; the plan, not its budget
         ("What model of car did Vietnam's defence ministry present to Laos in October 2025?", "en"),
         ("Xe chỉ huy Việt Nam tặng Lào tháng 10/2025 thuộc dòng xe nào?", "vi"),

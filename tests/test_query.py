@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.evidence import covers
-from rag.query import ASKS_CHARACTER, analyze, country_posts, detect_language, question_type
+from rag.query import ASKS_CHARACTER, analyze, country_posts, delegation_countries, detect_language, question_type
 from rag.text import fold, padded
 
 
@@ -247,3 +247,11 @@ def test_country_posts(question: str, expected: set[str]) -> None:
     asked = country_posts(question)
     assert len(asked) == (1 if expected else 0)
     assert expected <= set(asked[0] if asked else ())
+
+
+def test_delegation_countries() -> None:
+    assert delegation_countries("Who led Cambodia's delegation to the meeting?") == ["campuchia"]
+    assert delegation_countries("Who headed the Lao delegation in Dec 2021?") == ["lao"]
+    assert delegation_countries("Ai dẫn đầu đoàn đại biểu Bộ Quốc phòng Lào?") == ["lao"]
+    assert delegation_countries("Ai là trưởng đoàn Campuchia?") == ["campuchia"]
+    assert delegation_countries("Who led the delegation?") == []
