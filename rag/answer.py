@@ -50,6 +50,7 @@ from rag.query import (
     country_posts,
     delegation_countries,
     load_lexicon,
+    owner_countries,
 )
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
@@ -377,6 +378,9 @@ class ExtractiveAnswerer:
                 if not any(self.table.in_corpus(p) for p in phrases):
                     return msgs["missing"]
             # "who led Cambodia's delegation": no article speaks of a delegation of that country
+            # "who represented Cambodia": no article names anyone next to that country
+            if any(not self.table.person_near(c) for c in owner_countries(query.text, query.names)):
+                return msgs["missing"]
             for country in delegation_countries(query.text):
                 near = re.compile(rf" doan (?!ket )(?:\w+ ){{0,8}}{re.escape(country)} ")
                 if not any(near.search(self.table.sentences[i].padded) for i in self.table.holding(country)):

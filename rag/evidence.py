@@ -164,6 +164,23 @@ class SentenceTable:
         needle = f" {phrase} "
         return [i for i, s in enumerate(self.sentences) if needle in s.padded]
 
+    def person_near(self, phrase: str, words: int = 8) -> bool:
+        """Does any sentence name a person at most ``words`` words from ``phrase`` ("Bộ trưởng
+        Quốc phòng Lào, Thượng tướng Khamliang")? A country never so named has no one of its
+        own in the articles ("ba nước Việt Nam - Lào - Campuchia")."""
+        size = len(phrase.split())
+        for sid in self.holding(phrase):
+            toks = self.sentences[sid].padded.split()
+            at = [i for i in range(len(toks)) if toks[i : i + size] == phrase.split()]
+            for person in self.persons:
+                if f" {person} " not in self.sentences[sid].padded:
+                    continue
+                n = len(person.split())
+                spots = [i for i in range(len(toks)) if toks[i : i + n] == person.split()]
+                if any(abs(i - j) <= words + max(n, size) for i in at for j in spots):
+                    return True
+        return False
+
     def concept_df(self, concept: Concept) -> int:
         return max((self.df(p) for p in concept.phrases), default=0)
 

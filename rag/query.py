@@ -635,6 +635,28 @@ _DELEGATION_OF = re.compile(
 )
 
 
+# "who represented Cambodia", "Cambodia's minister", "the Cambodian side", "đại diện Campuchia":
+# the person asked for belongs to that country (not "Vietnam - Laos - Cambodia", a list)
+_LIST_NEXT = r"(?!\s*(?:[-–,&/]|and\b|va\b))"
+_BELONGS_TO = re.compile(
+    rf"\b(?:represent\w*|on behalf of|from|for) (?:the )?(?P<a>{_C})\b{_LIST_NEXT}|"
+    rf"(?<![-–,] )(?<!and )(?<!va )\b(?P<b>{_C})(?:'s|s')|\b(?P<c>cambodian|vietnamese|laotian|lao)\s+(?:side|counterpart|delegate|representative)s?\b|"
+    rf"\b(?:phia|dai dien(?: cho)?|thay mat(?: cho)?) (?P<d>{_C})\b{_LIST_NEXT}"
+)
+
+
+def owner_countries(question: str, names: tuple[str, ...] = ()) -> list[str]:
+    """The countries the person a question asks for belongs to ("who represented Cambodia",
+    "Cambodia's minister", "phía Campuchia"), as articles write them ("campuchia"); a word of
+    one of the question's ``names`` is not a country ("Le Duc Thai's rank")."""
+    found = []
+    for m in _BELONGS_TO.finditer(fold(question)):
+        word = next(g for g in m.groups() if g)
+        if not any(f" {word} " in f" {n} " for n in names):
+            found.append(_country(word))
+    return [c for c in found if c]
+
+
 def delegation_countries(question: str) -> list[str]:
     """The countries whose delegation a question asks about ("who led Cambodia's delegation",
     "trưởng đoàn Campuchia"), as articles write them ("campuchia")."""

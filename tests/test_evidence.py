@@ -162,3 +162,9 @@ def test_sentence_table_matches_the_index(bot: ChatBot) -> None:
     leaning = [s for s in table.sentences if s.text.startswith("Ông nhấn mạnh thúc đẩy hợp tác")]
     assert leaning and "sonexay siphandone" in leaning[0].refers  # "Ông" refers to the sentence before
     assert table.df("nghi dinh thu") >= 3 and table.in_corpus("savannakhet")
+
+
+def test_a_person_named_next_to_a_country(bot: ChatBot) -> None:
+    table = SentenceTable(bot.index)
+    assert table.person_near("lao")  # "Bộ trưởng Bộ Quốc phòng Lào, Thượng tướng Khamliang ..."
+    assert not table.person_near("campuchia")  # only "ba nước Việt Nam - Lào - Campuchia"

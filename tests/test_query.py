@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rag.evidence import covers
-from rag.query import ASKS_CHARACTER, analyze, country_posts, delegation_countries, detect_language, question_type
+from rag.query import (
+    ASKS_CHARACTER,
+    analyze,
+    country_posts,
+    delegation_countries,
+    detect_language,
+    owner_countries,
+    question_type,
+)
 from rag.text import fold, padded
 
 
@@ -255,3 +263,12 @@ def test_delegation_countries() -> None:
     assert delegation_countries("Ai dẫn đầu đoàn đại biểu Bộ Quốc phòng Lào?") == ["lao"]
     assert delegation_countries("Ai là trưởng đoàn Campuchia?") == ["campuchia"]
     assert delegation_countries("Who led the delegation?") == []
+
+
+def test_owner_countries() -> None:
+    assert owner_countries("Who represented Cambodia at the meeting?") == ["campuchia"]
+    assert owner_countries("Who was Laos's defence minister in 2024?") == ["lao"]
+    assert owner_countries("Ai đại diện Campuchia dự cuộc gặp?") == ["campuchia"]
+    # a list of countries names the event, not whose the person is; a name is not a country
+    assert owner_countries("Who attended the Vietnam - Laos - Cambodia meeting?") == []
+    assert owner_countries("What's Le Duc Thai's military rank?", ("le duc thai",)) == []
