@@ -612,6 +612,8 @@ _COUNTRY_FORMS: dict[str, str] = {
     "hanoi|ha noi": "viet nam",
     "phnom penh": "campuchia",
 }
+# Posts held in another country: "in Laos" is where the post is ("attaché in Vientiane")
+_STATIONED = ("tuy vien quoc phong", "dai su")
 # What articles put between a post and its country ("Tổng Tham mưu trưởng QĐND Lào")
 _BETWEEN = ("", "bo quoc phong ", "quan doi nhan dan ", "quan doi ", "chinh phu ", "nuoc ", "bo tong tham muu ")
 _C = "|".join(_COUNTRY_FORMS)
@@ -679,6 +681,8 @@ def country_posts(question: str) -> list[tuple[str, ...]]:
             taken.append(m.span())
             forms = next(v for k, v in _POST_FORMS.items() if re.fullmatch(k, m.group("post")))
             country, loc = _country(m.groupdict().get("country")), _country(m.group("loc"))
+            if forms[0] not in _STATIONED:
+                loc = None  # "the Lao chief of general staff in Hanoi": where he was, not his post's place
             if loc is None and country in (None, "viet nam"):
                 continue
             where = f" tai {loc}" if loc else ""
