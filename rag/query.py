@@ -301,7 +301,9 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
         for m in _WORD_SPAN.finditer(text, run_start, run_end):
             s, e = m.span()
             word = re.sub(r"['’]s$", "", m.group(0))
-            known_short = word.isupper() and fold(word) in abbreviations()  # "BQP", "QP": Bộ Quốc phòng
+            # "BQP", "QP": Bộ Quốc phòng; any two- or three-letter capitals ("TT" Thủ or Thượng
+            # tướng) read as an abbreviation, not a name to find in the articles
+            known_short = word.isupper() and (fold(word) in abbreviations() or len(word) <= 3)
             if known_short or fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) \
                     or word.lower() in _VI_HEADS or any(
                 not (e <= bs or s >= be) for bs, be in blocked

@@ -144,6 +144,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "ai dự cùng" is "ai cùng dự": someone besides the host and his guest
         ("thủ tướng tiếp đoàn qp lào hồi 12/2024 có ai dự cùng không", "000_365769973c54f80b",
          r"cung du cuoc tiep .*phan van giang"),
+        # abbreviations typed in haste: "BT QP" is Bộ trưởng Quốc phòng, not an unknown name
+        ("2 BT QP ký những văn kiện gì hồi 12/2021?", SIGNING_ARTICLE, r"nghi dinh thu"),
         # the outgoing one is thanked for his term; "người tiền nhiệm" is said to his successor
         ("Who was Laos's outgoing military attaché in Vietnam in 2020?", "004_3c74da71e6f5db71",
          r"nhiem ky cong tac vua qua cua dai ta bangsy"),

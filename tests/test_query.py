@@ -113,6 +113,9 @@ def test_concepts_names_and_periods() -> None:
     # abbreviations ("QP", "BQP": quốc phòng) and a capitalised opening word ("Buổi", "Dịp") are no names
     assert analyze("Vì sao Bộ QP Việt Nam tặng pháo hoa cho phía Lào?").names == ()
     assert analyze("phía VN mời lãnh đạo BQP Lào dự những sự kiện gì?").names == ()
+    # short capitals a busy reader types ("TT": Thủ or Thượng tướng, "BT", "CP") are no names either
+    assert analyze("TT Lào Sonexay coi hợp tác QP với VN ở mức nào?").names == ("lao sonexay",)  # as articles write it
+    assert analyze("2 BT QP ký văn kiện gì, theo thỏa thuận CP?").names == ()
     assert analyze("Buổi Thứ trưởng Hoàng Xuân Chiến tiếp tùy viên diễn ra ở đâu?").names == ("hoang xuan chien",)
     assert analyze("Dịp Tổng Tham mưu trưởng Lào sang thăm, Việt Nam mời lãnh đạo Lào dự gì?").names == ()
     # a month or a weekday is a time, not someone the articles must name
