@@ -139,6 +139,8 @@ _PERSON_NOUNS = (
 # An English question's opening words decide its type before anything later in it does
 # ("What titles did X hold *when* ..." asks for titles; "When ..." asks for a date).
 _LEADS: list[tuple[str, re.Pattern[str]]] = [
+    # "Where does X rank among the priorities?", "how does it rank": a standing, not a place or a post
+    ("what", re.compile(r"^(where|how) (does|do|did|would|will) (\S+ ){1,10}(rank|ranks|stand|stands|fit|fits|sit|sits)\b")),
     ("who", re.compile(r"^(who|whom|whose)\b")),
     ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
     ("where", re.compile(r"^(where|whereabouts|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
@@ -161,7 +163,7 @@ _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|tak
 # before the question itself
 # Openers of a leading clause that states a circumstance ("Given the COVID-19 situation, ...")
 _CIRCUMSTANCE = r"given|amid|despite|in view of|in light of"
-_SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|{_CIRCUMSTANCE})\s+(?!(?:was|were|is|are|did|does|do|has|have|"
+_SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|in|on|at|{_CIRCUMSTANCE})\s+(?!(?:was|were|is|are|did|does|do|has|have|"
                     r"had|will|would|can|could)\b)[^,?]{3,}?,\s*(?=(?:what|which|who|whom|whose|where|when|how|why|"
                     r"did|does|do|is|was|were|are|has|have)\b)")
 

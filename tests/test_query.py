@@ -59,6 +59,10 @@ def test_language(question: str, lang: str) -> None:
         ("Vị Bộ trưởng Quốc phòng Lào nào sang dự?", "who"),
         ("Việc này có vị trí thế nào?", "what"),  # "vị trí" is not "vị ... nào"
         ("Diễn tập diễn ra vào ngày nào?", "when"),
+        # a leading date sets the scene: "when" later in the question is a clause, not what is asked
+        ("In June 2022, what did the two chiefs of general staff agree on when they met?", "what"),
+        # "where does it rank" asks for a standing, not a place or a post
+        ("How does defence cooperation with Vietnam rank among Laos's priorities?", "what"),
         # a verb ends the noun phrase: the reasons are asked for, not the minister they brought
         ("What reasons brought the Lao defence minister to Hanoi in December 2024?", "what"),
         ("Which Lao minister led the delegation?", "who"),
