@@ -63,6 +63,8 @@ def test_language(question: str, lang: str) -> None:
         ("In June 2022, what did the two chiefs of general staff agree on when they met?", "what"),
         # "where does it rank" asks for a standing, not a place or a post
         ("How does defence cooperation with Vietnam rank among Laos's priorities?", "what"),
+        # "on what subject" is no date
+        ("What did the two ministers sign in October 2025, and on what subject?", "signed"),
         # a verb ends the noun phrase: the reasons are asked for, not the minister they brought
         ("What reasons brought the Lao defence minister to Hanoi in December 2024?", "what"),
         ("Which Lao minister led the delegation?", "who"),
