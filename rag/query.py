@@ -479,7 +479,7 @@ ASKS_CHARACTER = re.compile(
     r"\bcall(ed)? it\b|\bwhat (place|role|position|importance|weight)\b|"
     # "ví" (liken), not "vị" (the title word: "vị khách", "vị Bộ trưởng"), which folds alike
     r"\b(vi(?! (khach|tri|tuong|bo|thu|lanh|dai|chu|tong|nay|do|ay|nao|the)\b)|goi|coi|xem|danh gia)\b.*"
-    r"\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri (the nao|ra sao|gi)\b"
+    r"\b(la gi|the nao|ra sao|nhu the nao|nhu gi)\b|\bvi tri\b.*\b(the nao|ra sao|gi)\b"
 )
 _FRAME_WEIGHT = 0.3
 

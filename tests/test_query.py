@@ -175,6 +175,8 @@ def test_evening_is_not_the_word_that_folds_like_it() -> None:
 def test_liken_is_not_the_title_word_that_folds_like_it() -> None:
     assert ASKS_CHARACTER.search(fold("Thủ tướng ví hợp tác quốc phòng là như thế nào?"))
     assert not ASKS_CHARACTER.search(fold("Theo vị khách Lào, cuộc gặp đạt kết quả ra sao?"))  # "vị": a title word
+    # "vị trí của X ... như thế nào": the words between do not hide that X's place is asked
+    assert ASKS_CHARACTER.search(fold("Thủ tướng nói về vị trí của hợp tác quốc phòng trong quan hệ hai nước như thế nào?"))
 
 
 def test_a_characterising_verb_frames_the_question() -> None:
