@@ -403,7 +403,7 @@ class ExtractiveAnswerer:
     def _first_known(self, name: str, query: Query) -> bool:
         """Does the question ask who came before ``name`` ("who was attaché before Colonel X"),
         while no sentence naming them says they are new to the post or had a predecessor?"""
-        if not re.search(rf"\b(before|preceded|preceding|predecessor of|truoc)\s+(\w+\s+){{0,3}}{re.escape(name)}\b",
+        if not re.search(rf"\b(before|preceded|preceding|predecessor of|truoc)\s+([\w.]+\s+){{0,3}}{re.escape(name)}\b",
                          fold(query.text)):
             return False
         near = re.compile(rf" {re.escape(name)} (\w+ ){{0,4}}?(duoc )?(bo nhiem|moi|ke nhiem|thay the)\b| tan "

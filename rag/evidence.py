@@ -46,6 +46,7 @@ def _digits(text: str) -> str:
 
 # "How long did he serve", "kéo dài bao lâu": a span of time, not a length ("how long is the border")
 _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|\bfor how (long|many (years|months|weeks|days))\b|"
+                            r"\bhow many (years|months|weeks|days) (did|does|do|has|have|had|was|were|will|would)\b|"
                             r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
 _FORUM = re.compile(r"\b(?:tại|trên|ở)\s+(?:các\s+|những\s+)?diễn đàn\b", re.IGNORECASE)

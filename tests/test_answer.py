@@ -111,6 +111,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Ai dẫn đầu đoàn Campuchia dự cuộc gặp ba Bộ trưởng Quốc phòng tháng 10/2025?", "vi"),
         ("Which official spoke on behalf of Cambodia at the October 2025 trilateral meeting?", "en"),
         ("Ai đại diện phía Campuchia tại cuộc gặp ba Bộ trưởng Quốc phòng năm 2025?", "vi"),
+        # an abbreviated rank before the name; "how many years did X serve" is a span of time
+        ("Who held Laos's attaché post in Hanoi before Col. Bangsy Xaysomkhoth?", "en"),
+        ("How many months did Colonel Bangsy work in Hanoi as attaché?", "en"),
         # the gifts are listed, their make but not their model or value; the plan, not its budget
         ("What model of car did Vietnam's defence ministry present to Laos in October 2025?", "en"),
         ("Xe chỉ huy Việt Nam tặng Lào tháng 10/2025 thuộc dòng xe nào?", "vi"),
