@@ -67,8 +67,8 @@ _LEVEL_WORD = {"province": "tinh", "tinh": "tinh", "district": "huyen", "huyen":
 # Questions about someone's exact words ("what motto ...", "cụm từ nào trong ngoặc kép")
 _ASKS_WORDING = re.compile(
     r"\b(motto|mottos|slogan|phrase|phrases|expression|quote|quoted|quotation|catchphrase|wording|in quotes|"
-    r"spirit|watchword|watchwords)\b|"
-    r"\b(phuong cham|khau hieu|ngoac kep|cum tu|cau noi|tu ngu|nhung chu)\b"
+    r"spirit|watchword|watchwords|official name|called(?! (?:on|upon|for|in|at|to|off)\b)|dubbed|designated)\b|"
+    r"\b(phuong cham|khau hieu|ngoac kep|cum tu|cau noi|tu ngu|nhung chu|goi la|ten goi|mang ten)\b"
 )
 _ASKS_WHY = re.compile(r"^why\b|\b(vi sao|tai sao|ly do|de lam gi|nham muc dich gi|vi le gi)\b")
 # Words that give a reason or a purpose, with their tone marks ("đề" in "đề nghị" is not "để")

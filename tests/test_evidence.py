@@ -109,6 +109,10 @@ def test_type_fit(bot: ChatBot) -> None:
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
+    # a name the year was given is quoted; "called on" is a visit, not a name
+    assert fit("năm 2022 được gọi là năm gì?", 'Năm 2022 được xác định là "Năm Đoàn kết hữu nghị"') == 1.0
+    assert fit("năm 2022 được gọi là năm gì?", "Năm 2022 là năm đoàn kết hữu nghị") == 0.0
+    assert fit("When he called on the minister, what did he say?", 'ông nói "cảm ơn"') == 0.0
     # a why-question wants a reason or a purpose; "đề nghị" holds no "để"
     assert fit("Why did the minister express sympathy?", "chia sẻ trước những thiệt hại do bão lũ vừa qua") == 1.0
     assert fit("Vì sao Việt Nam tặng pháo hoa?", "gửi tặng pháo hoa để chào mừng lễ kỷ niệm") == 1.0
