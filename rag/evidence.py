@@ -328,7 +328,7 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return 1.0 if _REASON.search(text.lower()) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query, table) else 0.0
-    if qtype == "what" and lists_focus(pad, query):  # "what challenges": "các thách thức ... như: dịch bệnh, ..."
+    if qtype == "what" and lists_focus(pad, query, table, text):  # "what challenges": "các thách thức ... như: dịch bệnh, ..."
         return 1.0
     # "what did X share / propose / pledge": the passage that says it with that verb
     said = {p for c in query.concepts if c.kind == "lexicon" and c.label not in _JUST_SAY and c.weight >= 1.0
@@ -346,12 +346,20 @@ _LIST_MARK = re.compile(r"^(nhu(?! cau\b)|gom|bao gom|including|such as)\b")
 _LIST_REACH = 10  # words: how far after the asked-for thing its list may begin
 
 
-def lists_focus(pad: str, query: Query) -> bool:
+def lists_focus(pad: str, query: Query, table: SentenceTable | None = None, text: str = "") -> bool:
     """Does the passage name what a "what X" question asks for and go on to list them
-    ("các thách thức an ninh truyền thống và phi truyền thống như: Dịch bệnh, ...")?"""
-    asked = [c for c in query.concepts if c.kind in ("lexicon", "word") and c.weight >= 1.0 and c.label in query.focus]
+    ("các thách thức an ninh truyền thống và phi truyền thống như: Dịch bệnh, ..."), or list
+    them and end on it ("chống buôn lậu, ma túy và các *tội phạm* xuyên biên giới")? Words
+    the corpus never uses ("loại tội": a pair across two words) are not asked for, given a table."""
+    asked = [c for c in query.concepts if c.kind in ("lexicon", "word") and c.weight >= 1.0 and c.label in query.focus
+             and (table is None or table.concept_df(c) > 0)]
     if not asked:
         return False
+    commas = " " + " ".join(re.sub(r"[^\w,]+", " ", fold(text)).replace(",", " , ").split()) + " "
+    for c in asked[-1:]:  # the head: "a, b và các X"
+        for p in c.phrases:
+            if re.search(rf" , (?:\w+ ){{1,6}}(?:va|cung) (?:cac|nhung) {re.escape(p)} ", commas):
+                return True
     words = pad.split()
     for at in range(1, len(words)):
         if not _LIST_MARK.match(" ".join(words[at : at + 2])):

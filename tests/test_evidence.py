@@ -109,6 +109,10 @@ def test_type_fit(bot: ChatBot) -> None:
     # a question about someone's exact words wants a quoted passage
     assert fit("What motto did the premier propose?", 'trên tinh thần "cùng lắng nghe và thấu hiểu"') == 1.0
     assert fit("What motto did the premier propose?", "trên tinh thần cùng lắng nghe") == 0.0
+    # a list that ends on what is asked ("a, b và các tội phạm ..."); "loại tội" is no word to find
+    crimes = "Hai bên phối hợp chống những loại tội phạm nào?"
+    assert fit(crimes, "phối hợp bảo vệ biên giới, chống buôn lậu, ma túy và các tội phạm xuyên biên giới") == 1.0
+    assert fit(crimes, "phối hợp bảo vệ biên giới và phòng chống tội phạm") == 0.0
     # a name the year was given is quoted; "called on" is a visit, not a name
     assert fit("năm 2022 được gọi là năm gì?", 'Năm 2022 được xác định là "Năm Đoàn kết hữu nghị"') == 1.0
     assert fit("năm 2022 được gọi là năm gì?", "Năm 2022 là năm đoàn kết hữu nghị") == 0.0
