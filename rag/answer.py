@@ -168,6 +168,15 @@ _FORMER = re.compile(r" (tung giu|tung la|tung lam|truoc day|truoc khi|former|fo
 _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
                            r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
                            r"bao nhieu (\w+ ){1,2}tham gia)\b")
+# "When was X appointed / did X take office / start as attaché", "when was it founded": the
+# start itself must be said, in the words for that kind of start
+_STARTS = (
+    (re.compile(r"\b(appointed|appointment|took office|take office|took up|take up|assumed|began|begin|started|start|"
+                r"bo nhiem|nham chuc|bat dau|nhan chuc)\b"),
+     re.compile(r" (bo nhiem|nham chuc|bat dau|nhan chuc|giao trong trach|giao pho|ke nhiem|tan) ")),
+    (re.compile(r"\b(founded|established|thanh lap|ra doi)\b"), re.compile(r" (thanh lap|ra doi) ")),
+    (re.compile(r"\b(born|sinh nam|sinh ngay|nam sinh|ngay sinh)\b"), re.compile(r" (sinh ngay|sinh nam|sinh) ")),
+)
 _FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|will|tomorrow|upcoming)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
@@ -712,6 +721,10 @@ class ExtractiveAnswerer:
             if rare and weights[i] and not covers(texts, concept):
                 return True
         best = self.table.sentences[chosen[0].sid]
+        if query.qtype in ("when", "number") and any(
+            asks.search(fold(query.text)) and not said.search(best.padded + best.refers) for asks, said in _STARTS
+        ):
+            return True  # "when was X appointed": a date of something else X did is no answer
         for i, concept in enumerate(query.concepts):  # "... with Cambodia" answered about Laos
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):

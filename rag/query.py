@@ -381,7 +381,8 @@ def _focus(folded: str) -> tuple[str, str]:
             words = words[2:]
         taken: list[str] = []
         for word in words:
-            if word in _FOCUS_END or len(taken) == 3 or (taken and _VERB_AFTER_NOUN.match(word)):
+            counted = [w for w in taken if w not in ("and", "va")]  # "lao and vietnamese students"
+            if word in _FOCUS_END or len(counted) == 3 or (taken and _VERB_AFTER_NOUN.match(word)):
                 break
             taken.append(word)
             if word.endswith(("'", "'s")):  # "how many countries' armies": the countries are counted
@@ -641,6 +642,17 @@ _DELEGATION_OF = re.compile(
 )
 
 
+def _spelled_out(question: str) -> str:
+    """The folded question with its abbreviations spelled out ("BQP" -> "bo quoc phong"), its
+    possessives kept ("cambodia's")."""
+    words = []
+    for word in fold(question).split():
+        core = word.strip(".,;:?!()\"")
+        full = abbreviations().get(core)
+        words.append(word.replace(core, " ".join(full), 1) if full and core else word)
+    return " ".join(words)
+
+
 # "who represented Cambodia", "Cambodia's minister", "the Cambodian side", "đại diện Campuchia":
 # the person asked for belongs to that country (not "Vietnam - Laos - Cambodia", a list)
 _LIST_NEXT = r"(?!\s*(?:[-–,&/]|and\b|va\b))"
@@ -656,7 +668,7 @@ def owner_countries(question: str, names: tuple[str, ...] = ()) -> list[str]:
     "Cambodia's minister", "phía Campuchia"), as articles write them ("campuchia"); a word of
     one of the question's ``names`` is not a country ("Le Duc Thai's rank")."""
     found = []
-    for m in _BELONGS_TO.finditer(fold(question)):
+    for m in _BELONGS_TO.finditer(_spelled_out(question)):
         word = next(g for g in m.groups() if g)
         if not any(f" {word} " in f" {n} " for n in names):
             found.append(_country(word))
@@ -666,7 +678,7 @@ def owner_countries(question: str, names: tuple[str, ...] = ()) -> list[str]:
 def delegation_countries(question: str) -> list[str]:
     """The countries whose delegation a question asks about ("who led Cambodia's delegation",
     "trưởng đoàn Campuchia"), as articles write them ("campuchia")."""
-    return [c for m in _DELEGATION_OF.finditer(fold(question))
+    return [c for m in _DELEGATION_OF.finditer(_spelled_out(question))
             if (c := _country(m.group("a") or m.group("b") or m.group("c")))]
 
 
@@ -675,7 +687,7 @@ def country_posts(question: str) -> list[tuple[str, ...]]:
     viên quốc phòng Việt Nam tại Lào"), the folded phrases an article holding that post
     would use ("bo truong bo quoc phong campuchia", ...). A post of Vietnam's own with no
     place is left out: Vietnamese news names its own officials without the country."""
-    folded = fold(question)
+    folded = _spelled_out(question)
     asked: list[tuple[str, ...]] = []
     taken: list[tuple[int, int]] = []
     for rx in _POSTS_ASKED:

@@ -114,6 +114,12 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # an abbreviated rank before the name; "how many years did X serve" is a span of time
         ("Who held Laos's attaché post in Hanoi before Col. Bangsy Xaysomkhoth?", "en"),
         ("How many months did Colonel Bangsy work in Hanoi as attaché?", "en"),
+        # a date of something else he did is not when he took office
+        ("Ông Khamliang nhậm chức Bộ trưởng Quốc phòng Lào khi nào?", "vi"),
+        ("When did Khamliang Outhakaysone take office as Laos's defence minister?", "en"),
+        # abbreviations spelled out before a post is tied to its country; "and" inside what is counted
+        ("Bộ trưởng BQP Campuchia là ai?", "vi"),
+        ("How many Lao and Vietnamese pupils were given presents at the first border exchange?", "en"),
         # the gifts are listed, their make but not their model or value; the plan, not its budget
         ("What model of car did Vietnam's defence ministry present to Laos in October 2025?", "en"),
         ("Xe chỉ huy Việt Nam tặng Lào tháng 10/2025 thuộc dòng xe nào?", "vi"),
@@ -248,6 +254,12 @@ def test_question_types(bot: ChatBot, question: str, article: str, expected: str
     assert not answer.abstained and answer.citations[0].article_id == article
     assert re.search(expected, fold(answer.text)), answer.text
     check_citations(bot, answer)
+
+
+def test_a_start_the_passage_reports_is_answered(bot: ChatBot) -> None:
+    # "được bổ nhiệm" is said of him on the day he was received: that start is reported
+    answer = bot.ask("When was Vongxay Inthakham appointed Lao defence attaché in Vietnam?")
+    assert not answer.abstained and answer.citations[0].article_id == "004_3c74da71e6f5db71"
 
 
 def test_an_earlier_post_is_answered_when_several_articles_report_the_person(bot: ChatBot) -> None:

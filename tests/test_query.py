@@ -270,6 +270,14 @@ def test_country_posts(question: str, expected: set[str]) -> None:
     assert expected <= set(asked[0] if asked else ())
 
 
+def test_abbreviations_are_spelled_out_before_posts_are_read() -> None:
+    assert "bo truong bo quoc phong campuchia" in country_posts("Bộ trưởng BQP Campuchia là ai?")[0]
+
+
+def test_a_counted_thing_after_two_nationalities() -> None:
+    assert analyze("How many Lao and Vietnamese students got gifts?").focus == "lao and vietnamese students"
+
+
 def test_delegation_countries() -> None:
     assert delegation_countries("Who led Cambodia's delegation to the meeting?") == ["campuchia"]
     assert delegation_countries("Who headed the Lao delegation in Dec 2021?") == ["lao"]
