@@ -171,10 +171,11 @@ _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ke
 # "When was X appointed / did X take office / start as attaché", "when was it founded": the
 # start itself must be said, in the words for that kind of start
 _STARTS = (
-    (re.compile(r"\b(appointed|appointment|took office|take office|took up|take up|assumed|began|begin|started|start|"
-                r"bo nhiem|nham chuc|bat dau|nhan chuc)\b"),
+    # a person's start in a post (not "when did the talks start": an event's date answers that)
+    (re.compile(r"\b(appointed|appointment|(took|take|assumed|assume) (up )?(the |his |her )?(office|post|position|role|job)|"
+                r"(started|began|start|begin) (as|serving|working)|bo nhiem|nham chuc|nhan chuc|bat dau (lam|giu))\b"),
      re.compile(r" (bo nhiem|nham chuc|bat dau|nhan chuc|giao trong trach|giao pho|ke nhiem|tan) ")),
-    (re.compile(r"\b(founded|established|thanh lap|ra doi)\b"), re.compile(r" (thanh lap|ra doi) ")),
+    (re.compile(r"\b(founded|established|thanh lap|ra doi)\b"), re.compile(r" (thanh lap|thiet lap|ra doi) ")),
     (re.compile(r"\b(born|sinh nam|sinh ngay|nam sinh|ngay sinh)\b"), re.compile(r" (sinh ngay|sinh nam|sinh) ")),
 )
 _FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|will|tomorrow|upcoming)(?!\w)")
@@ -386,10 +387,10 @@ class ExtractiveAnswerer:
             for phrases in country_posts(query.text):
                 if not any(self.table.in_corpus(p) for p in phrases):
                     return msgs["missing"]
-            # "who led Cambodia's delegation": no article speaks of a delegation of that country
             # "who represented Cambodia": no article names anyone next to that country
             if any(not self.table.person_near(c) for c in owner_countries(query.text, query.names)):
                 return msgs["missing"]
+            # "who led Cambodia's delegation": no article speaks of a delegation of that country
             for country in delegation_countries(query.text):
                 near = re.compile(rf" doan (?!ket )(?:\w+ ){{0,8}}{re.escape(country)} ")
                 if not any(near.search(self.table.sentences[i].padded) for i in self.table.holding(country)):

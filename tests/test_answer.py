@@ -260,6 +260,9 @@ def test_a_start_the_passage_reports_is_answered(bot: ChatBot) -> None:
     # "được bổ nhiệm" is said of him on the day he was received: that start is reported
     answer = bot.ask("When was Vongxay Inthakham appointed Lao defence attaché in Vietnam?")
     assert not answer.abstained and answer.citations[0].article_id == "004_3c74da71e6f5db71"
+    # an event's start is its date, said or not with "bắt đầu"
+    answer = bot.ask("When did the talks between the two chiefs of general staff start in June 2022?")
+    assert not answer.abstained and answer.citations[0].article_id == "002_7e366184e7ef7842"
 
 
 def test_an_earlier_post_is_answered_when_several_articles_report_the_person(bot: ChatBot) -> None:
