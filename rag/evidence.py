@@ -169,18 +169,25 @@ class SentenceTable:
         """Does any sentence name a person at most ``words`` words from ``phrase`` ("Bộ trưởng
         Quốc phòng Lào, Thượng tướng Khamliang")? A country never so named has no one of its
         own in the articles ("ba nước Việt Nam - Lào - Campuchia")."""
-        size = len(phrase.split())
+        def spots(toks: list[str], what: list[str]) -> list[int]:
+            return [i for i in range(len(toks)) if toks[i : i + len(what)] == what]
+
+        target = phrase.split()
         for sid in self.holding(phrase):
-            toks = self.sentences[sid].padded.split()
-            at = [i for i in range(len(toks)) if toks[i : i + size] == phrase.split()]
-            for person in self.persons:
-                if f" {person} " not in self.sentences[sid].padded:
-                    continue
-                n = len(person.split())
-                spots = [i for i in range(len(toks)) if toks[i : i + n] == person.split()]
-                if any(abs(i - j) <= words + max(n, size) for i in at for j in spots):
+            pad = self.sentences[sid].padded
+            toks = pad.split()
+            at = spots(toks, target)
+            for person in (p for p in self.persons if f" {p} " in pad):
+                reach = words + max(len(person.split()), len(target))
+                if any(abs(i - j) <= reach for i in at for j in spots(toks, person.split())):
                     return True
         return False
+
+    def delegation_named(self, country: str) -> bool:
+        """Does any sentence speak of a delegation of ``country`` ("Đoàn Bộ Tổng Tham mưu Quân
+        đội nhân dân Lào")? "đoàn kết" (solidarity) is no delegation."""
+        near = re.compile(rf" doan (?!ket )(?:\w+ ){{0,8}}{re.escape(country)} ")
+        return any(near.search(self.sentences[i].padded) for i in self.holding(country))
 
     def concept_df(self, concept: Concept) -> int:
         return max((self.df(p) for p in concept.phrases), default=0)
@@ -356,10 +363,9 @@ def lists_focus(pad: str, query: Query, table: SentenceTable | None = None, text
     if not asked:
         return False
     commas = " " + " ".join(re.sub(r"[^\w,]+", " ", fold(text)).replace(",", " , ").split()) + " "
-    for c in asked[-1:]:  # the head: "a, b và các X"
-        for p in c.phrases:
-            if re.search(rf" , (?:\w+ ){{1,6}}(?:va|cung) (?:cac|nhung) {re.escape(p)} ", commas):
-                return True
+    if any(re.search(rf" , (?:\w+ ){{1,6}}(?:va|cung) (?:cac|nhung) {re.escape(p)} ", commas)
+           for p in asked[-1].phrases):  # the head ends the list: "a, b và các X"
+        return True
     words = pad.split()
     for at in range(1, len(words)):
         if not _LIST_MARK.match(" ".join(words[at : at + 2])):

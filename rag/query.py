@@ -163,7 +163,7 @@ _EN_CLAUSE = re.compile(r"\b(when|where|who|whom|whose)\b|\b(took|take|takes|tak
 # before the question itself
 # Openers of a leading clause that states a circumstance ("Given the COVID-19 situation, ...")
 _CIRCUMSTANCE = r"given|amid|despite|in view of|in light of"
-_SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|in|on|at|{_CIRCUMSTANCE})\s+(?!(?:was|were|is|are|did|does|do|has|have|"
+_SCENE = re.compile(rf"^(?:when|while|after|before|during|as|according to|in|on|at|{_CIRCUMSTANCE})\s+(?!(?:what|which|whose|was|were|is|are|did|does|do|has|have|"
                     r"had|will|would|can|could)\b)[^,?]{3,}?,\s*(?=(?:what|which|who|whom|whose|where|when|how|why|"
                     r"did|does|do|is|was|were|are|has|have)\b)")
 

@@ -176,3 +176,5 @@ def test_a_person_named_next_to_a_country(bot: ChatBot) -> None:
     table = SentenceTable(bot.index)
     assert table.person_near("lao")  # "Bộ trưởng Bộ Quốc phòng Lào, Thượng tướng Khamliang ..."
     assert not table.person_near("campuchia")  # only "ba nước Việt Nam - Lào - Campuchia"
+    assert table.delegation_named("lao")  # "Đoàn Bộ Tổng Tham mưu Quân đội nhân dân Lào"
+    assert not table.delegation_named("campuchia")  # "quan hệ đoàn kết ... ba nước" is no delegation

@@ -61,6 +61,7 @@ def test_language(question: str, lang: str) -> None:
         ("Diễn tập diễn ra vào ngày nào?", "when"),
         # a leading date sets the scene: "when" later in the question is a clause, not what is asked
         ("In June 2022, what did the two chiefs of general staff agree on when they met?", "what"),
+        ("In what capacity did Khamliang attend the talks, and who else came?", "rank"),  # no scene
         # "where does it rank" asks for a standing, not a place or a post
         ("How does defence cooperation with Vietnam rank among Laos's priorities?", "what"),
         # "on what subject" is no date
