@@ -36,6 +36,7 @@ from rag.evidence import (
     editions,
     ordinals,
     type_fit,
+    unsaid_terms,
 )
 from rag.index import Index
 from rag.ingest import Article
@@ -165,7 +166,7 @@ _ASKS_FORMER_POST = re.compile(
 )
 _FORMER = re.compile(r" (tung giu|tung la|tung lam|truoc day|truoc khi|former|formerly|previously) ")
 # questions about how an event went, and sentences that only announce one
-_ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
+_ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*(go|turn out)|turn(ed)? out|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
                            r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
                            r"bao nhieu (\w+ ){1,2}tham gia)\b")
 # "When was X appointed / did X take office / start as attaché", "when was it founded": the
@@ -173,12 +174,21 @@ _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*go|ke
 _STARTS = (
     # a person's start in a post (not "when did the talks start": an event's date answers that)
     (re.compile(r"\b(appointed|appointment|(took|take|assumed|assume) (up )?(the |his |her )?(office|post|position|role|job)|"
-                r"(started|began|start|begin) (as|serving|working)|bo nhiem|nham chuc|nhan chuc|bat dau (lam|giu))\b"),
+                r"(started|began|start|begin) (as|serving|working|(his |her |their )?(term|tenure|posting|mission))|"
+                r"bo nhiem|nham chuc|nhan chuc|bat dau (lam|giu|nhiem ky))\b"),
      re.compile(r" (bo nhiem|nham chuc|bat dau|nhan chuc|giao trong trach|giao pho|ke nhiem|tan) ")),
     (re.compile(r"\b(founded|established|thanh lap|ra doi)\b"), re.compile(r" (thanh lap|thiet lap|ra doi) ")),
     (re.compile(r"\b(born|sinh nam|sinh ngay|nam sinh|ngay sinh)\b"), re.compile(r" (sinh ngay|sinh nam|sinh) ")),
+    # a promotion, an opening, a signing, an age: the date or number of something else is no answer
+    (re.compile(r"\b(promoted|promotion|thang (quan )?ham|thang cap)\b"), re.compile(r" (thang|phong) (quan )?(ham|cap) ")),
+    (re.compile(r"\b(opened|open|opens|opening|inaugurated|inauguration|khai mac|khai truong)\b"),
+     re.compile(r" (khai mac|khai truong|mo cua|mo man|bat dau|dien ra|to chuc|duoc to chuc) ")),
+    # (with its tone mark: folded, "ký" is also "kỷ niệm")
+    (re.compile(r"\b(signed|duoc ky|ky ket vao|ky vao|ky khi nao)\b"), re.compile(r"(?<!\w)ký(?!\w)| ky ket |\bsigned\b")),
+    (re.compile(r"\b(how old|age|aged|bao nhieu tuoi|may tuoi)\b"), re.compile(r" \d+ tuoi | tuoi \d+ ")),
 )
-_FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|will|tomorrow|upcoming)(?!\w)")
+_ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b")
+_FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|thời gian tới|tới đây|will|tomorrow|upcoming)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue
@@ -400,6 +410,8 @@ class ExtractiveAnswerer:
             unknown_country = concept.kind == "lexicon" and concept.label in _COUNTRY_KEYS
             if unknown_name or (unknown_country and self.table.concept_df(concept) == 0):
                 return msgs["name"].format(name=concept.label.title())
+        if unsaid_terms(query, self.table):
+            return msgs["missing"]  # it asks about something (a cost, a theme, a birthplace) no article speaks of
         return None
 
     def _one_snapshot(self, name: str) -> bool:
@@ -721,9 +733,13 @@ class ExtractiveAnswerer:
                 return True
         best = self.table.sentences[chosen[0].sid]
         if query.qtype in ("when", "number") and any(
-            asks.search(fold(query.text)) and not said.search(best.padded + best.refers) for asks, said in _STARTS
+            asks.search(fold(query.text)) and not said.search(best.padded + best.refers + best.text.lower())
+            for asks, said in _STARTS
         ):
             return True  # "when was X appointed": a date of something else X did is no answer
+        if query.qtype == "who" and _ASKS_CHAIR.search(fold(query.text)) and \
+                " chu tri " not in self.table.context(chosen[0].sid):
+            return True  # "who chaired the review conference": people near it who chaired nothing
         for i, concept in enumerate(query.concepts):  # "... with Cambodia" answered about Laos
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):

@@ -45,10 +45,15 @@ def _digits(text: str) -> str:
     return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], normalize(text))
 
 # "How long did he serve", "kéo dài bao lâu": a span of time, not a length ("how long is the border")
-_ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|\bfor how (long|many (years|months|weeks|days))\b|"
+_ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|"
+                            r"\bhow long (was|is|were) (\S+ ){0,6}?(term|tenure|stay|visit|mission|posting|trip|meeting|talks)\b|\bfor how (long|many (years|months|weeks|days))\b|"
                             r"\bhow many (years|months|weeks|days) (did|does|do|has|have|had|was|were|will|would)\b|"
                             r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
+# an anniversary ("80 năm Ngày thành lập", "50 năm Quốc khánh") says how old a day is, not how
+# long something lasted, unless the question asks about the anniversary
+_ANNIVERSARY = re.compile(r"\b(\d+|num\d+) nam (ngay (thanh lap|hoi|truyen thong|chien thang|giai phong)|quoc khanh)\b")
+_ASKS_ANNIVERSARY = re.compile(r"\b(ky niem|anniversary|quoc khanh|national day|thanh lap|founding)\b")
 _FORUM = re.compile(r"\b(?:tại|trên|ở)\s+(?:các\s+|những\s+)?diễn đàn\b", re.IGNORECASE)
 _FORUM_FIT = 0.6
 _MONTH_QUESTION = re.compile(r"\b(what|which) month\b|\bthang (nao|may|bao nhieu)\b")
@@ -256,6 +261,37 @@ def asked_terms(query: Query) -> list[Concept]:
             if c.kind == "lexicon" and c.label not in _NATIONALITIES and any(f" {c.label} " in s for s in spans)]
 
 
+# Lexicon terms that frame the answer rather than name a subject ("in which *city*", "how
+# *long*"), and places a question may name in passing ("Hanoi–Vientiane ties")
+_FRAME_TERMS = {"city", "province", "provinces", "district", "districts", "capital", "where", "location", "venue",
+                "place", "long", "hanoi", "ha noi", "vientiane"}
+
+
+def unsaid_terms(query: Query, table: SentenceTable) -> list[Concept]:
+    """The lexicon terms of a question that no article uses at all ("*chi phí*", "the
+    conference *theme*", "*born*"): their Vietnamese forms are known, so the articles do not
+    speak of that thing, and a passage found for the other words answers something else.
+    Terms that frame the answer ("which *city*") and places named in passing are left out."""
+    return [c for c in query.concepts
+            if c.kind == "lexicon" and c.label not in _FRAME_TERMS and table.concept_df(c) == 0]
+
+
+# "how many people / participants", "bao nhiêu người, đại biểu": people are counted
+_COUNTS_PEOPLE = re.compile(r"\b(how many|number of|bao nhieu|may) (\w+ )?(people|persons|participants|attendees|personnel|"
+                            r"delegates|troops|soldiers|officers|nguoi|dai bieu|can bo|chien si)\b")
+# "cột mốc số mấy", "what number": a number names one thing, it does not count them
+_ASKS_IDENTIFIER = re.compile(r"\b(so|thu|lan) (may|bao nhieu)\b|\b(what|which) (number|anniversary|edition|round|session)\b|"
+                              r"\b(ky niem|anniversary) (bao nhieu|may)\b|\bthe number of (the|a|that|this) ")  # "the number of the marker"
+_NAMED_BY_NUMBER = re.compile(r"(\w+ \w+) so (?:may|bao nhieu)\b")  # "cột mốc số mấy", "bão số mấy"
+# units a number is asked in (matched on the question folded, then on the passage as written)
+_UNITS = (
+    (re.compile(r"\b(bao nhieu|may) tan\b|\btonnes?\b|\btons\b"), re.compile(r"\d\s*tấn\b", re.IGNORECASE)),
+    (re.compile(r"\b(bao nhieu|may) (ha|hecta|hec ta)\b|\bhectares?\b"), re.compile(r"\d\s*(ha|héc-?ta|hecta)\b", re.IGNORECASE)),
+    (re.compile(r"\b(bao nhieu|may) (ty|trieu)\b|\b(billion|million)\b"), re.compile(r"\d\s*(tỷ|triệu)", re.IGNORECASE)),
+    (re.compile(r"\b(usd|dollars?)\b"), re.compile(r"\d\s*(usd|đô)|\$\s*\d", re.IGNORECASE)),
+)
+_HEADCOUNT = re.compile(r" (\d+|num\d+) (nguoi|dai bieu|can bo|chien si|quan nhan|si quan|binh si|hoc vien|thanh vien|"
+                        r"dong chi|luu hoc sinh|sinh vien|khach|thanh nien) ")
 _CLASSIFIERS = {"chiec", "cai", "con", "tam", "buc", "ngoi", "quyen", "bo"}
 
 
@@ -300,13 +336,26 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
         return 1.0 if has_doc and any(v in pad for v in _SIGN) else 0.5 if has_doc else 0.0
     if qtype == "number":
         if _ASKS_DURATION.search(fold(query.text)):
-            return 1.0 if _SPAN.search(fold(_digits(text))) else 0.0
+            said = fold(_digits(text))
+            if not _ASKS_ANNIVERSARY.search(fold(query.text)):
+                said = _ANNIVERSARY.sub(" ", said)
+            return 1.0 if _SPAN.search(said) else 0.0
         words = padded(_digits(text)).split()
         numbers = [i for i, w in enumerate(words) if w.isdigit() or re.fullmatch(r"num\d+", w)]
         if not numbers:
             return 0.0
+        asked = fold(query.text)
+        named = _NAMED_BY_NUMBER.search(asked)
+        if named:  # "cột mốc số mấy": the number stands after the thing it names
+            return 1.0 if re.search(rf" {named.group(1)} (so )?\d+ ", padded(_digits(text))) else 0.0
         if counted_unknown(query, table):
             return 0.0
+        if _COUNTS_PEOPLE.search(asked):  # "bao nhiêu người tham gia": a head count
+            return 1.0 if _HEADCOUNT.search(padded(_digits(text))) else 0.0
+        for unit, said in _UNITS:  # "bao nhiêu tấn", "how many hectares": the number comes with its unit
+            if unit.search(asked):
+                return 1.0 if said.search(text) else 0.0
+        names_one = bool(_ASKS_IDENTIFIER.search(asked))
         concept = focus_concept(query, table)
         if concept is None:
             return 1.0
@@ -315,14 +364,18 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
             for i in range(len(words) - size + 1):
                 if words[i : i + size] != phrase.split():
                     continue
-                # "3 xe chỉ huy", "ba nước" before the noun; "cột mốc 605", "lần thứ nhất" after it
-                after_ok = phrase.endswith(" thu") or phrase == "thu"
-                if any(i - 4 <= n < i for n in numbers) or any(
-                    i + size <= n <= i + size + 1 and (words[n].isdigit() or after_ok) for n in numbers
+                # "3 xe chỉ huy", "ba nước" count what follows; "lần thứ nhất", and for "cột mốc
+                # số mấy" "cột mốc 605", name it from after (then 605 is no count of markers)
+                after_ok = phrase.endswith(" thu") or phrase == "thu" or names_one
+                if (not names_one and any(i - 4 <= n < i for n in numbers)) or any(
+                    i + size <= n <= i + size + 1 and after_ok and (words[n].isdigit() or phrase.endswith("thu"))
+                    for n in numbers
                 ):
                     return 1.0
         # a number in the same clause as the counted thing is weaker evidence
         for clause in map(padded, re.split(r"[,;:()]", text)):
+            for phrase in concept.phrases:  # (not a number naming one of them: "cột mốc 605")
+                clause = re.sub(rf" {phrase} (so )?\d+ ", f" {phrase} ", clause)
             if covers(clause, concept) and re.search(r" \d+ ", clause):
                 return 0.6
         return 0.0

@@ -121,7 +121,7 @@ _NOT_IN_NOUN_PHRASE = (r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|i
                        r"brought|took|gave|made|sent|led|met|came|went|saw|held|told|said|got|kept|paid|won|"
                        r"brings|takes|gives|makes|sends|leads|meets|comes|prompted|caused|drew)")
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bbao lau\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition|round|session)\b|\bwhat (number|anniversary)\b|\b(lan|phien|vong) thu (may|bao nhieu)\b")),
+    ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bbao lau\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition|round|session)\b|\bwhat (number|anniversary)\b|\b(lan|phien|vong) thu (may|bao nhieu)\b|\bso may\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what (date|day)\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|(?<!viet )nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
     ("who", re.compile(rf"\bwho\b|\bwhom\b|\bwhose\b|\bwhich ((?!{_NOT_IN_NOUN_PHRASE}\b)\w+ ){{0,5}}(minister|general|leader|official|officials|officer|person|people|colonel|attache|leaders|head|premier|president|member)\b"
@@ -305,7 +305,9 @@ def _name_spans(text: str, lang: str, blocked: list[tuple[int, int]]) -> list[tu
             word = re.sub(r"['’]s$", "", m.group(0))
             # "BQP", "QP": Bộ Quốc phòng; any two- or three-letter capitals ("TT" Thủ or Thượng
             # tướng) read as an abbreviation, not a name to find in the articles
-            known_short = word.isupper() and (fold(word) in abbreviations() or len(word) <= 3)
+            # ("TTg" Thủ tướng: a known abbreviation with its capitals)
+            known_short = (word.isupper() and (fold(word) in abbreviations() or len(word) <= 3)) or (
+                fold(word) in abbreviations() and sum(c.isupper() for c in word) >= 2)
             if known_short or fold(word) in _NOT_NAMES or (lang == "vi" and fold(word) in _VI_STOP) \
                     or word.lower() in _VI_HEADS or any(
                 not (e <= bs or s >= be) for bs, be in blocked

@@ -125,6 +125,25 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Xe chỉ huy Việt Nam tặng Lào tháng 10/2025 thuộc dòng xe nào?", "vi"),
         ("How much were the fireworks given to Laos worth?", "en"),
         ("Kế hoạch hợp tác quốc phòng năm 2022 có ngân sách bao nhiêu?", "vi"),
+        # what it asks about (a theme, a hometown, an election) is a term no article uses
+        ("What was the theme of the trilateral defence ministers' meeting in October 2025?", "en"),
+        ("Where is Lieutenant General Hoang Xuan Chien's hometown?", "en"),
+        ("Who was elected to lead the VPA Party Committee at its 2025-2030 congress?", "en"),
+        # a start, a promotion, an opening, an age: a date or number of something else is no answer
+        ("When did Colonel Bangsy begin his posting in Hanoi?", "en"),
+        ("Đại tướng Phan Văn Giang được thăng quân hàm Đại tướng năm nào?", "vi"),
+        ("On which day was the 2024 defence expo opened?", "en"),
+        ("How old is General Phan Van Giang?", "en"),
+        # a head count, tonnes, a count of markers ("cột mốc 605" names one), a term's length
+        ("How many people took part in the welcome ceremony for the Lao chief of general staff in June 2022?", "en"),
+        ("Quân đội hai nước hỗ trợ nhau bao nhiêu tấn vật tư phòng chống dịch?", "vi"),
+        ("Có bao nhiêu cột mốc trên đường biên giới Việt Nam - Lào?", "vi"),
+        ("How long was Colonel Bangsy Xaysomkhoth's posting in Vietnam?", "en"),
+        # an exercise announced for the next day; a conference Laos was invited to "thời gian tới"
+        ("How did the trilateral search and rescue exercise of October 2025 turn out?", "en"),
+        ("What was the outcome of the ASEAN army commanders' conference Laos was invited to in 2022?", "en"),
+        # the passage names who held the review conference, not who chaired it
+        ("Ai chủ trì Hội nghị sơ kết Thỏa thuận hợp tác biên phòng tháng 12/2021?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -495,4 +514,21 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
     answer = bot.ask("Khi gặp Thủ tướng tháng 12/2024, Khamliang cho biết hai Bộ trưởng Quốc phòng nhất trí gì trong hội đàm?")
     assert not answer.abstained and answer.citations[0].article_id == "000_365769973c54f80b"
     assert "2025" in answer.citations[0].quote, answer.citations[0].quote
+    check_citations(bot, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "TTg" is Thủ tướng, not part of a name no article uses
+        ("TTg Phạm Minh Chính tiếp Bộ trưởng Quốc phòng Lào ngày nào?", "18/12"),
+        # a number naming one marker, an anniversary asked as one
+        ("Hai Bộ trưởng chào cột mốc số mấy tại cửa khẩu Lao Bảo?", "605"),
+        ("What is the number of the border marker the ministers saluted?", "605"),
+        ("Năm 2025 Lào kỷ niệm bao nhiêu năm Quốc khánh?", "50 năm"),
+    ],
+)
+def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.abstained and expected in answer.text
     check_citations(bot, answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.bot import ChatBot
 from rag.entities import has_place, mentions, people, title_aliases
-from rag.evidence import SentenceTable, asked_terms, counted_unknown, editions, ordinals, type_fit
+from rag.evidence import SentenceTable, asked_terms, counted_unknown, editions, ordinals, type_fit, unsaid_terms
 from rag.query import Concept, Query, analyze
 from rag.text import padded
 
@@ -67,6 +67,43 @@ def test_asked_terms_name_what_the_question_asks_for() -> None:
     # a nationality is not what is asked, nor is a term outside the asked-for words
     assert asked("Which Vietnamese company made the cars?") == ["company"]
     assert asked("What did Vietnam and Laos sign in December 2021?") == []
+
+
+def test_unsaid_terms_are_lexicon_terms_no_article_uses(bot: ChatBot) -> None:
+    table = SentenceTable(bot.index)
+
+    def unsaid(question: str) -> list[str]:
+        return [c.label for c in unsaid_terms(analyze(question), table)]
+
+    assert unsaid("Chi phí tổ chức giao lưu biên giới là bao nhiêu?") == ["chi phi"]
+    assert unsaid("What was the theme of the conference?") == ["theme"]
+    # terms the articles use; words that frame the answer ("which city"), places in passing
+    assert unsaid("What did the two ministers sign?") == []
+    assert unsaid("In which city were the attachés received?") == []
+    assert unsaid("How did the premier describe Hanoi–Vientiane ties?") == []
+    # "ASEAN" is spelled out in the articles ("Hiệp hội các quốc gia Đông Nam Á")
+    assert unsaid("Which ASEAN events was Laos invited to?") == []
+
+
+def test_type_fit_of_counts_units_and_spans(bot: ChatBot) -> None:
+    table = SentenceTable(bot.index)
+
+    def fit(question: str, text: str) -> float:
+        return type_fit(text, padded(text), (), analyze(question), table)
+
+    # a number after a noun names one of them ("cột mốc 605"), it does not count them
+    assert fit("Có bao nhiêu cột mốc trên biên giới?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 0.0
+    assert fit("Hai Bộ trưởng chào cột mốc số mấy?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 1.0
+    assert fit("What was the number of the marker they saluted?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 1.0
+    # people are counted as people; tonnes come with their unit
+    assert fit("How many people attended the ceremony?", "Bộ trưởng hai nước dự lễ") == 0.0
+    assert fit("Bao nhiêu người dự lễ?", "có 200 người dự lễ") == 1.0
+    assert fit("Bao nhiêu tấn vật tư đã được hỗ trợ?", "hai nước hỗ trợ nhau vật tư") == 0.0
+    assert fit("Bao nhiêu tấn vật tư đã được hỗ trợ?", "hỗ trợ 30 tấn vật tư") == 1.0
+    # an anniversary is no span of time, unless the anniversary is asked
+    assert fit("How long did the meeting last?", "dự Lễ kỷ niệm 80 năm Ngày thành lập Quân đội") == 0.0
+    assert fit("How long did the meeting last?", "cuộc gặp kéo dài 2 giờ") == 1.0
+    assert fit("Lào kỷ niệm bao nhiêu năm Quốc khánh?", "kỷ niệm 50 năm Quốc khánh") == 1.0
 
 
 def test_type_fit(bot: ChatBot) -> None:
