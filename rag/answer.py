@@ -165,10 +165,14 @@ _ASKS_FORMER_POST = re.compile(
     r"former(ly)?|before (becoming|taking|he|she|his|her)|prior to)\b"
 )
 _FORMER = re.compile(r" (tung giu|tung la|tung lam|truoc day|truoc khi|former|formerly|previously) ")
+# "what job did he take after his term", "về nước nhận nhiệm vụ gì": a post after the one reported
+_AFTER_POST = re.compile(r"\b(after|sau khi) (\S+ ){0,8}?(term|tenure|posting|mission|ended|left|ket thuc|nhiem ky|roi)\b")
+_ASKS_POST = re.compile(r"\b(job|post|position|role|task|do next|nhiem vu|chuc vu|cong viec|dam nhan)\b|\bnext (job|post|position|assignment)\b")
+_NEXT = re.compile(r" (se dam nhan|se nhan|nhan nhiem vu moi|chuc vu moi|tiep tuc cong tac|ve nuoc nhan) ")
 # questions about how an event went, and sentences that only announce one
 _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*(go|turn out)|turn(ed)? out|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
                            r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
-                           r"bao nhieu (\w+ ){1,2}tham gia)\b")
+                           r"bao nhieu (\w+ ){1,2}tham gia|what (was|were) agreed|(nhat tri|thong nhat) (duoc )?(nhung )?gi)\b")
 # "When was X appointed / did X take office / start as attaché", "when was it founded": the
 # start itself must be said, in the words for that kind of start
 _STARTS = (
@@ -187,9 +191,14 @@ _STARTS = (
     (re.compile(r"\b(signed|duoc ky|ky ket vao|ky vao|ky khi nao)\b"), re.compile(r"(?<!\w)ký(?!\w)| ky ket |\bsigned\b")),
     (re.compile(r"\b(how old|age|aged|bao nhieu tuoi|may tuoi)\b"), re.compile(r" \d+ tuoi | tuoi \d+ ")),
 )
+_WILL = re.compile(r"(?<!\w)(sẽ|sắp|dự kiến|thời gian tới|tới đây|will|upcoming)(?!\w)")  # not "ngày mai": a day
+_ASKS_HELD = re.compile(r"\b(dien ra|to chuc|ky niem|(was|is|will|were) (\S+ ){0,8}?(be )?(held|celebrated)|"
+                        r"(take|took|takes) place)\b")  # (not "invited X to an exhibition to be held")
+_DAY_WRITTEN = re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}|(?<!\w)(ngày|tháng|năm)\s+\d|\b(19|20)\d\d\b|"
+                          r"(?<!\w)(ngày mai|hôm nay|chiều nay|sáng nay|tối nay|tomorrow|today)(?!\w)", re.IGNORECASE)
 _ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b")
 _FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|thời gian tới|tới đây|will|tomorrow|upcoming)(?!\w)")
-_OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?)(?!\w)")
+_OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?|nhất trí|thống nhất|đồng ý)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
@@ -391,6 +400,9 @@ class ExtractiveAnswerer:
                 return msgs["missing"]
         if _ASKS_FORMER_POST.search(fold(query.text)) and any(self._one_snapshot(n) for n in query.names):
             return msgs["missing"]  # "his post before he came to Vietnam": one article, which does not say
+        asks_next = _AFTER_POST.search(fold(query.text)) and _ASKS_POST.search(fold(query.text))
+        if asks_next and any(self._one_snapshot(n, _NEXT) for n in query.names):
+            return msgs["missing"]  # "his job after the term": the one article reporting him ends with it
         if query.qtype == "who" and any(self._first_known(n, query) for n in query.names):
             return msgs["missing"]  # "who held the post before X": no article says anyone came before X
         if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
@@ -414,11 +426,12 @@ class ExtractiveAnswerer:
             return msgs["missing"]  # it asks about something (a cost, a theme, a birthplace) no article speaks of
         return None
 
-    def _one_snapshot(self, name: str) -> bool:
-        """Is ``name`` named in one article only, never with a word for an earlier post
-        ("từng", "trước đây", "former")? Then the corpus cannot say what they held before."""
+    def _one_snapshot(self, name: str, other_post: re.Pattern[str] = _FORMER) -> bool:
+        """Is ``name`` named in one article only, never with a word for another post than the
+        one reported (earlier: "từng", "trước đây"; later: "sẽ đảm nhận")? Then the corpus
+        cannot say what they held before or after."""
         said = [self.table.sentences[i] for i in self.table.holding(name)]
-        return len({s.article_id for s in said}) == 1 and not any(_FORMER.search(s.padded) for s in said)
+        return len({s.article_id for s in said}) == 1 and not any(other_post.search(s.padded) for s in said)
 
     def _first_known(self, name: str, query: Query) -> bool:
         """Does the question ask who came before ``name`` ("who was attaché before Colonel X"),
@@ -737,6 +750,9 @@ class ExtractiveAnswerer:
             for asks, said in _STARTS
         ):
             return True  # "when was X appointed": a date of something else X did is no answer
+        if query.qtype == "when" and _ASKS_HELD.search(fold(query.text)) and _WILL.search(best.text.lower()) \
+                and not _DAY_WRITTEN.search(best.text):
+            return True  # "Lào sẽ tổ chức kỷ niệm ...": the day of the report is not the day of the event
         if query.qtype == "who" and _ASKS_CHAIR.search(fold(query.text)) and \
                 " chu tri " not in self.table.context(chosen[0].sid):
             return True  # "who chaired the review conference": people near it who chaired nothing

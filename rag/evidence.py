@@ -52,8 +52,9 @@ _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|wa
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
 # an anniversary ("80 năm Ngày thành lập", "50 năm Quốc khánh") says how old a day is, not how
 # long something lasted, unless the question asks about the anniversary
-_ANNIVERSARY = re.compile(r"\b(\d+|num\d+) nam (ngay (thanh lap|hoi|truyen thong|chien thang|giai phong)|quoc khanh)\b")
-_ASKS_ANNIVERSARY = re.compile(r"\b(ky niem|anniversary|quoc khanh|national day|thanh lap|founding)\b")
+_ANNIVERSARY = re.compile(r"\b(\d+|num\d+) nam (ngay|quoc khanh|thiet lap|thanh lap|chien thang|giai phong)\b")
+_ASKS_ANNIVERSARY = re.compile(r"\b(ky niem|anniversary|quoc khanh|national day|thanh lap|founding|thiet lap|"
+                                r"quan he ngoai giao|diplomatic|hiep uoc|treaty|danh dau|marks?|marked)\b")
 _FORUM = re.compile(r"\b(?:tại|trên|ở)\s+(?:các\s+|những\s+)?diễn đàn\b", re.IGNORECASE)
 _FORUM_FIT = 0.6
 _MONTH_QUESTION = re.compile(r"\b(what|which) month\b|\bthang (nao|may|bao nhieu)\b")
@@ -272,13 +273,15 @@ def unsaid_terms(query: Query, table: SentenceTable) -> list[Concept]:
     conference *theme*", "*born*"): their Vietnamese forms are known, so the articles do not
     speak of that thing, and a passage found for the other words answers something else.
     Terms that frame the answer ("which *city*") and places named in passing are left out."""
-    return [c for c in query.concepts
-            if c.kind == "lexicon" and c.label not in _FRAME_TERMS and table.concept_df(c) == 0]
+    duration = bool(_ASKS_DURATION.search(fold(query.text)))  # "how long did it last": no length
+    return [c for c in query.concepts if c.kind == "lexicon" and table.concept_df(c) == 0
+            and (c.label not in _FRAME_TERMS or (c.label == "long" and not duration))]
 
 
 # "how many people / participants", "bao nhiêu người, đại biểu": people are counted
 _COUNTS_PEOPLE = re.compile(r"\b(how many|number of|bao nhieu|may) (\w+ )?(people|persons|participants|attendees|personnel|"
-                            r"delegates|troops|soldiers|officers|nguoi|dai bieu|can bo|chien si)\b")
+                            r"delegates|troops|soldiers|officers|members|pupils|students|schoolchildren|children|"
+                            r"nguoi|dai bieu|can bo|chien si|thanh vien|hoc sinh|hoc vien)\b")
 # "cột mốc số mấy", "what number": a number names one thing, it does not count them
 _ASKS_IDENTIFIER = re.compile(r"\b(so|thu|lan) (may|bao nhieu)\b|\b(what|which) (number|anniversary|edition|round|session)\b|"
                               r"\b(ky niem|anniversary) (bao nhieu|may)\b|\bthe number of (the|a|that|this) ")  # "the number of the marker"
@@ -291,7 +294,7 @@ _UNITS = (
     (re.compile(r"\b(usd|dollars?)\b"), re.compile(r"\d\s*(usd|đô)|\$\s*\d", re.IGNORECASE)),
 )
 _HEADCOUNT = re.compile(r" (\d+|num\d+) (nguoi|dai bieu|can bo|chien si|quan nhan|si quan|binh si|hoc vien|thanh vien|"
-                        r"dong chi|luu hoc sinh|sinh vien|khach|thanh nien) ")
+                        r"dong chi|luu hoc sinh|hoc sinh|sinh vien|khach|thanh nien|em|chau) ")
 _CLASSIFIERS = {"chiec", "cai", "con", "tam", "buc", "ngoi", "quyen", "bo"}
 
 

@@ -144,6 +144,14 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("What was the outcome of the ASEAN army commanders' conference Laos was invited to in 2022?", "en"),
         # the passage names who held the review conference, not who chaired it
         ("Ai chủ trì Hội nghị sơ kết Thỏa thuận hợp tác biên phòng tháng 12/2021?", "vi"),
+        # his post after the term: the one article reporting him ends with it
+        ("What position did Colonel Bangsy Xaysomkhoth hold after his term in Vietnam ended?", "en"),
+        # "Lào sẽ tổ chức kỷ niệm ...": the day of the report is not the day of the celebration
+        ("When is the celebration of Laos's 50th National Day held?", "en"),
+        # members of a delegation are people counted; a length; targets no article sets
+        ("How many members did the Lao delegation at the December 2024 celebrations have?", "en"),
+        ("How long is the Vietnam–Laos border?", "en"),
+        ("Hội nghị sơ kết biên phòng năm 2021 đặt ra chỉ tiêu nào?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -526,6 +534,12 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("Hai Bộ trưởng chào cột mốc số mấy tại cửa khẩu Lao Bảo?", "605"),
         ("What is the number of the border marker the ministers saluted?", "605"),
         ("Năm 2025 Lào kỷ niệm bao nhiêu năm Quốc khánh?", "50 năm"),
+        # anniversaries asked as such; an event "tomorrow" has its day; a plan "năm 2025 và thời gian tới"
+        ("Năm 2022 là kỷ niệm bao nhiêu năm thiết lập quan hệ ngoại giao Việt Nam - Lào?", "60 năm"),
+        ("When was the trilateral search and rescue exercise of October 2025 held?", "16/10/2025"),
+        ("Tháng 12/2024 hai Bộ trưởng nhất trí phương hướng hợp tác cho năm nào?", "2025"),
+        # "new post" is the one he was just appointed to, not one after a term
+        ("What new post had Hoang Xuan Chien just taken up when the Lao attachés met him in 2020?", "Thứ trưởng"),
     ],
 )
 def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
