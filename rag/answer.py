@@ -405,6 +405,8 @@ class ExtractiveAnswerer:
             return msgs["missing"]  # "his job after the term": the one article reporting him ends with it
         if query.qtype == "who" and any(self._first_known(n, query) for n in query.names):
             return msgs["missing"]  # "who held the post before X": no article says anyone came before X
+        if query.qtype == "who" and any(self._last_known(n, query) for n in query.names):
+            return msgs["missing"]  # "who replaced X": no article says X left the post
         if query.qtype in ("who", "rank"):  # "Cambodia's defence minister": no article names one
             for phrases in country_posts(query.text):
                 if not any(self.table.in_corpus(p) for p in phrases):
@@ -442,6 +444,15 @@ class ExtractiveAnswerer:
         near = re.compile(rf" {re.escape(name)} (\w+ ){{0,4}}?(duoc )?(bo nhiem|moi|ke nhiem|thay the)\b| tan "
                           rf"(\w+ ){{0,4}}{re.escape(name)} | (tien nhiem|ke nhiem) ")
         return not any(near.search(self.table.sentences[i].padded) for i in self.table.holding(name))
+
+    def _last_known(self, name: str, query: Query) -> bool:
+        """Does the question ask who came after ``name`` ("who replaced X", "ai thay X"),
+        while no sentence naming them says they are leaving the post?"""
+        if not re.search(rf"\b(replaced|succeeded|successor (of|to)|took over from|thay|thay the|ke nhiem)\s+([\w.]+\s+){{0,3}}"
+                         rf"{re.escape(name)}\b|\b{re.escape(name)}'?s? successor\b", fold(query.text)):
+            return False
+        leaving = re.compile(r" (cu|tu biet|chia tay|man nhiem|ket thuc nhiem ky|nhiem ky cong tac vua qua|ke nhiem|thay the) ")
+        return not any(leaving.search(self.table.sentences[i].padded) for i in self.table.holding(name))
 
     def abstain(self, query: Query, message: str, retrieved: list[str], reason: str = "") -> Answer:
         return Answer(

@@ -142,7 +142,8 @@ _LEADS: list[tuple[str, re.Pattern[str]]] = [
     # "Where does X rank among the priorities?", "how does it rank": a standing, not a place or a post
     ("what", re.compile(r"^(where|how) (does|do|did|would|will) (\S+ ){1,10}(rank|ranks|stand|stands|fit|fits|sit|sits)\b")),
     ("who", re.compile(r"^(who|whom|whose)\b")),
-    ("when", re.compile(r"^(when|on what (date|day)|in what (year|month)|what (date|day|year|month)|which (date|day|year))\b")),
+    ("when", re.compile(r"^(when|on what (exact |precise )?(date|day)|in what (year|month)|what (exact |precise )?(date|day|year|month)|"
+                        r"which (date|day|year))\b")),
     ("where", re.compile(r"^(where|whereabouts|in (which|what) (\w+ ){0,2}(province|district|city|country|place|town|village))\b")),
     ("number", re.compile(r"^(how (many|much|long|old)|what number|which (anniversary|edition|round|session)|"
                           r"what (was|is|were|are) the (\w+ ){0,2}(value|cost|costs|price|worth|amount|sum)( of)?)\b")),

@@ -152,6 +152,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("How many members did the Lao delegation at the December 2024 celebrations have?", "en"),
         ("How long is the Vietnam–Laos border?", "en"),
         ("Hội nghị sơ kết biên phòng năm 2021 đặt ra chỉ tiêu nào?", "vi"),
+        # who came after him: no article says he left the post; "on what exact date" asks a date
+        ("Ai kế nhiệm Khamliang Outhakaysone ở cương vị Tổng Tham mưu trưởng Quân đội nhân dân Lào?", "vi"),
+        ("On what exact date is the 50th anniversary of Laos's National Day celebrated?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
