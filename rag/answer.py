@@ -173,9 +173,10 @@ _NEXT = re.compile(r" (se dam nhan|se nhan|nhan nhiem vu moi|chuc vu moi|tiep tu
 _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*(go|turn out)|turn(ed)? out|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
                            r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
                            r"bao nhieu (\w+ ){1,2}tham gia|what (was|were) agreed|(nhat tri|thong nhat) (duoc )?(nhung )?gi)\b")
-# "When was X appointed / did X take office / start as attaché", "when was it founded": the
-# start itself must be said, in the words for that kind of start
-_STARTS = (
+# "When was X appointed / did X take office / start as attaché", "when was it founded / signed
+# / opened", "how old is X": the start, signing, opening or age itself must be said, in the
+# words for it; the date or number of something else in the sentence is no answer
+_ASKED_EVENT = (
     # a person's start in a post (not "when did the talks start": an event's date answers that)
     (re.compile(r"\b(appointed|appointment|(took|take|assumed|assume) (up )?(the |his |her )?(office|post|position|role|job)|"
                 r"(started|began|start|begin) (as|serving|working|(his |her |their )?(term|tenure|posting|mission))|"
@@ -758,7 +759,7 @@ class ExtractiveAnswerer:
         best = self.table.sentences[chosen[0].sid]
         if query.qtype in ("when", "number") and any(
             asks.search(fold(query.text)) and not said.search(best.padded + best.refers + best.text.lower())
-            for asks, said in _STARTS
+            for asks, said in _ASKED_EVENT
         ):
             return True  # "when was X appointed": a date of something else X did is no answer
         if query.qtype == "when" and _ASKS_HELD.search(fold(query.text)) and _WILL.search(best.text.lower()) \

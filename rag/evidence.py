@@ -2,7 +2,8 @@
 
 Covers: ``SentenceTable`` (every indexed sentence with its vector, dates, phrase document
 frequencies and the people the corpus names), ``covers`` (does a passage contain a
-concept), ``focus_concept`` (what a "how many"/"which" question asks for), ``type_fit``
+concept), ``focus_concept`` (what a "how many"/"which" question asks for), ``asked_terms`` and
+``unsaid_terms`` (lexicon terms a question asks about, and those no article uses), ``type_fit``
 (does a passage carry what the question type needs: a new person for who, a precise date
 for when, a place for where, a signing and a document for what was signed, a number next
 to the counted thing, ranks and posts) and ``ordinals`` (editions: "lần thứ 2", "second").
