@@ -50,12 +50,13 @@ _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|wa
                             r"\bhow long (was|is|were) (\S+ ){0,6}?(term|tenure|stay|visit|mission|posting|trip|meeting|talks)\b|\bfor how (long|many (years|months|weeks|days))\b|"
                             r"\bhow many (years|months|weeks|days) (did|does|do|has|have|had|was|were|will|would)\b|"
                             r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
-_SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b")
+_SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b"
+                   r"(?! cang\b)")  # not "hai nước ngày càng" (increasingly)
 # an anniversary ("80 năm Ngày thành lập", "50 năm Quốc khánh") says how old a day is, not how
 # long something lasted, unless the question asks about the anniversary
 _ANNIVERSARY = re.compile(r"\b(\d+|num\d+) nam (ngay|quoc khanh|thiet lap|thanh lap|chien thang|giai phong)\b")
 _ASKS_ANNIVERSARY = re.compile(r"\b(ky niem|anniversary|quoc khanh|national day|thanh lap|founding|thiet lap|"
-                                r"quan he ngoai giao|diplomatic|hiep uoc|treaty|danh dau|marks?|marked)\b")
+                                r"quan he ngoai giao|diplomatic|hiep uoc|treaty|danh dau|marks?|marked|ngay hoi|tron)\b")
 _FORUM = re.compile(r"\b(?:tại|trên|ở)\s+(?:các\s+|những\s+)?diễn đàn\b", re.IGNORECASE)
 _FORUM_FIT = 0.6
 _MONTH_QUESTION = re.compile(r"\b(what|which) month\b|\bthang (nao|may|bao nhieu)\b")

@@ -155,6 +155,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # who came after him: no article says he left the post; "on what exact date" asks a date
         ("Ai kế nhiệm Khamliang Outhakaysone ở cương vị Tổng Tham mưu trưởng Quân đội nhân dân Lào?", "vi"),
         ("On what exact date is the 50th anniversary of Laos's National Day celebrated?", "en"),
+        # how long a visit or a reception lasted: "hai nước ngày càng ..." (increasingly) is no span
+        ("Chuyến thăm của đoàn Lào tháng 6/2022 kéo dài mấy ngày?", "vi"),
+        ("How long did PM Pham Minh Chinh's reception of the Lao defence minister last?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -539,6 +542,7 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("Năm 2025 Lào kỷ niệm bao nhiêu năm Quốc khánh?", "50 năm"),
         # anniversaries asked as such; an event "tomorrow" has its day; a plan "năm 2025 và thời gian tới"
         ("Năm 2022 là kỷ niệm bao nhiêu năm thiết lập quan hệ ngoại giao Việt Nam - Lào?", "60 năm"),
+        ("Ngày hội Quốc phòng toàn dân năm 2024 tròn mấy năm?", "35 năm"),
         ("When was the trilateral search and rescue exercise of October 2025 held?", "16/10/2025"),
         ("Tháng 12/2024 hai Bộ trưởng nhất trí phương hướng hợp tác cho năm nào?", "2025"),
         # "new post" is the one he was just appointed to, not one after a term
