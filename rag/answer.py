@@ -192,13 +192,15 @@ _ASKED_EVENT = (
     (re.compile(r"\b(signed|duoc ky|ky ket vao|ky vao|ky khi nao)\b"), re.compile(r"(?<!\w)ký(?!\w)| ky ket |\bsigned\b")),
     (re.compile(r"\b(how old|age|aged|bao nhieu tuoi|may tuoi)\b"), re.compile(r" \d+ tuoi | tuoi \d+ ")),
 )
-_WILL = re.compile(r"(?<!\w)(sẽ|sắp|dự kiến|thời gian tới|tới đây|will|upcoming)(?!\w)")  # not "ngày mai": a day
+# words announcing what is to come; "ngày mai" / "tomorrow" also give its day, "sẽ" does not
+_WILL_WORDS = "sẽ|sắp|dự kiến|thời gian tới|tới đây|will|upcoming"
+_WILL = re.compile(rf"(?<!\w)({_WILL_WORDS})(?!\w)")
 _ASKS_HELD = re.compile(r"\b(dien ra|to chuc|ky niem|(was|is|will|were) (\S+ ){0,8}?(be )?(held|celebrated)|"
                         r"(take|took|takes) place)\b")  # (not "invited X to an exhibition to be held")
 _DAY_WRITTEN = re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}|(?<!\w)(ngày|tháng|năm)\s+\d|\b(19|20)\d\d\b|"
                           r"(?<!\w)(ngày mai|hôm nay|chiều nay|sáng nay|tối nay|tomorrow|today)(?!\w)", re.IGNORECASE)
 _ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b")
-_FUTURE = re.compile(r"(?<!\w)(sẽ|ngày mai|sắp|dự kiến|thời gian tới|tới đây|will|tomorrow|upcoming)(?!\w)")
+_FUTURE = re.compile(rf"(?<!\w)({_WILL_WORDS}|ngày mai|tomorrow)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?|nhất trí|thống nhất|đồng ý)(?!\w)")
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue

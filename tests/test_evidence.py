@@ -85,11 +85,15 @@ def test_unsaid_terms_are_lexicon_terms_no_article_uses(bot: ChatBot) -> None:
     assert unsaid("Which ASEAN events was Laos invited to?") == []
 
 
-def test_type_fit_of_counts_units_and_spans(bot: ChatBot) -> None:
-    table = SentenceTable(bot.index)
+def _fit_on(table: SentenceTable):
+    """``fit(question, text, dates)``: the type fit of ``text`` for ``question`` over ``table``."""
+    def fit(question: str, text: str, dates: tuple[str, ...] = ()) -> float:
+        return type_fit(text, padded(text), dates, analyze(question), table)
+    return fit
 
-    def fit(question: str, text: str) -> float:
-        return type_fit(text, padded(text), (), analyze(question), table)
+
+def test_type_fit_of_counts_units_and_spans(bot: ChatBot) -> None:
+    fit = _fit_on(SentenceTable(bot.index))
 
     # a number after a noun names one of them ("cột mốc 605"), it does not count them
     assert fit("Có bao nhiêu cột mốc trên biên giới?", "chào cột mốc 605 thuộc cửa khẩu Lao Bảo") == 0.0
@@ -109,9 +113,7 @@ def test_type_fit_of_counts_units_and_spans(bot: ChatBot) -> None:
 
 def test_type_fit(bot: ChatBot) -> None:
     table = SentenceTable(bot.index)
-
-    def fit(question: str, text: str, dates: tuple[str, ...] = ()) -> float:
-        return type_fit(text, padded(text), dates, analyze(question), table)
+    fit = _fit_on(table)
 
     assert fit("How many command vehicles were given?", "tặng 3 xe chỉ huy hãng Vinfast") == 1.0
     assert fit("How many fireworks were given?", "tặng 3 xe chỉ huy; gửi tặng pháo hoa") == 0.0  # 3 counts the cars
