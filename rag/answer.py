@@ -202,6 +202,26 @@ _DAY_WRITTEN = re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}|(?<!\w)(ngày|tháng|năm)\
 _ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b")
 _FUTURE = re.compile(rf"(?<!\w)({_WILL_WORDS}|ngày mai|tomorrow)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?|nhất trí|thống nhất|đồng ý)(?!\w)")
+# "which tree / cây gì", "which storm / bão nào", "which factory", "what souvenir / quà gì":
+# the answer must name the kind. A passage calling it by the head noun alone ("trồng cây lưu
+# niệm;", "do bão lũ vừa qua.", "tặng quà lưu niệm cho ...") does not say which. Each row: the
+# question's wording, the head noun (lower-case, with its tone marks), folded words that only restate the kind, and whether a
+# passage without the head noun says nothing of it (a gift can be named without "quà").
+_KINDS = (
+    (re.compile(r"\b(what|which)( kinds?| types?| sorts?| species)?( of)? trees?\b|(?<!\w)(loại cây|cây( lưu niệm)? (gì|nào))(?!\w)"),
+     "cây", ("luu niem", "huu nghi", "xanh"), True),
+    (re.compile(r"\b(what|which)( \w+)? (storms?|typhoons?)\b|\bname of the (storm|typhoon)|(?<!\w)bão( lũ)? (nào|gì|số mấy|tên gì)(?!\w)"),
+     "bão|storm|typhoon", ("lu", "lut", "vua qua", "nay"), True),
+    (re.compile(r"\b(what|which) (factory|factories|plant|workshop)\b|(?<!\w)(nhà máy|xưởng) (nào|gì)(?!\w)"),
+     "nhà máy|xưởng|factory", (), True),
+    (re.compile(r"\b(what|which)( kind of)? (souvenirs?|gifts?|presents?|mementos?) (did|was|were)\b|(?<!\w)(món quà|quà( lưu niệm)?) (gì|nào)(?!\w)"),
+     "quà", ("luu niem",), False),
+)
+_KIND_FUNCTION_WORDS = frozenset([
+    "cho", "va", "cua", "cac", "nhung", "tai", "o", "de", "voi", "la", "da", "duoc", "trong", "tu", "nay",
+    "do", "ve", "gay", "ra", "vua", "qua", "nhu", "khi", "thi", "ma",
+    "and", "of", "the", "a", "to", "for", "at", "in", "by", "from", "with", "was", "were",
+])
 _NEARBY_FIT = 0.7  # type fit of a sentence whose people are named in a neighbour
 _PLACE_COVER = 0.3  # share of the question a sentence must cover itself for its place to be the venue
 _NO_PLACE = 0.25  # support factor for a where-question whose passages name no place
@@ -770,11 +790,34 @@ class ExtractiveAnswerer:
         if query.qtype == "who" and _ASKS_CHAIR.search(fold(query.text)) and \
                 " chu tri " not in self.table.context(chosen[0].sid):
             return True  # "who chaired the review conference": people near it who chaired nothing
+        if self._kind_unnamed(chosen, query):
+            return True
         for i, concept in enumerate(query.concepts):  # "... with Cambodia" answered about Laos
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):
                 return True
         return self._other_edition(chosen[0].sid, query)
+
+    def _kind_unnamed(self, chosen: list[_Candidate], query: Query) -> bool:
+        """Does the question ask which kind of thing (tree, storm, factory, souvenir) while
+        no chosen sentence names one: the head noun absent, or followed only by words
+        restating the kind and then a function word or punctuation?"""
+        asked = query.text.lower()
+        for asks, head, restating, required in _KINDS:
+            if not asks.search(asked):
+                continue
+            restated = re.compile(rf"^(?:(?:{'|'.join(restating) or '$^'}) )*")
+            mentioned = named = False
+            for cand in chosen:
+                spoken = " ".join(re.findall(r"\w+|[^\w\s]", self.table.sentences[cand.sid].text.lower()))
+                for m in re.finditer(rf"(?<!\w)({head})(?!\w)", spoken):
+                    mentioned = True
+                    rest = restated.sub("", fold(spoken[m.end():]).strip() + " ")
+                    word = rest.split(" ", 1)[0]
+                    named = named or (word.isalnum() and word not in _KIND_FUNCTION_WORDS)
+            if not named and (mentioned or required):
+                return True
+        return False
 
     def _other_edition(self, sid: int, query: Query) -> bool:
         """Does the passage around ``sid`` speak of another edition ("lần thứ nhất") than

@@ -158,6 +158,13 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # how long a visit or a reception lasted: "hai nước ngày càng ..." (increasingly) is no span
         ("Chuyến thăm của đoàn Lào tháng 6/2022 kéo dài mấy ngày?", "vi"),
         ("How long did PM Pham Minh Chinh's reception of the Lao defence minister last?", "en"),
+        # which kind of thing: the passages call it by its kind alone ("trồng cây lưu niệm;",
+        # "do bão lũ vừa qua.", "tặng quà lưu niệm cho ...") or not at all ("công nghiệp quốc phòng")
+        ("Loại cây nào được trồng tại cửa khẩu Lao Bảo năm 2021?", "vi"),
+        ("Which storm caused the losses Khamliang sympathised with in October 2025?", "en"),
+        ("Nhà máy nào sản xuất pháo hoa tặng Lào năm 2025?", "vi"),
+        ("What souvenir was Colonel Vongxay Inthakham given in September 2020?", "en"),
+        ("Thiếu tướng Lê Đức Thái tặng Đại tá Vongxay món quà gì?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -547,6 +554,10 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("Tháng 12/2024 hai Bộ trưởng nhất trí phương hướng hợp tác cho năm nào?", "2025"),
         # "new post" is the one he was just appointed to, not one after a term
         ("What new post had Hoang Xuan Chien just taken up when the Lao attachés met him in 2020?", "Thứ trưởng"),
+        # gifts named without the word "quà"; a souvenir that is not what is asked about
+        ("What gifts did Vietnam's defence ministry give Laos in October 2025?", "Vinfast"),
+        ("Ngoài xe chỉ huy, Việt Nam tặng Lào những gì?", "găng tay"),
+        ("Who gave a souvenir to Colonel Vongxay Inthakham?", "Lê Đức Thái"),
     ],
 )
 def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
