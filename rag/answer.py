@@ -34,6 +34,7 @@ from rag.evidence import (
     asked_terms,
     covers,
     editions,
+    is_caption,
     ordinals,
     type_fit,
     unsaid_terms,
@@ -540,11 +541,12 @@ class ExtractiveAnswerer:
             # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts;
             # in "what did X propose", X is often named a sentence before the one that goes on
             # saying it (a sentence naming someone else is someone else's)
-            before = table.sentences[cand.sid - 1].padded if query.qtype == "what" and cand.sid and not people \
-                and table.sentences[cand.sid - 1].article_id == sent.article_id else ""
+            before = table.sentences[cand.sid - 1] if cand.sid else sent
+            before_text = before.padded if query.qtype == "what" and not people and before is not sent \
+                and before.article_id == sent.article_id and not is_caption(before.text) else ""
             cand.covered = frozenset(
                 i for i, c in enumerate(query.concepts) if weights[i] and (
-                    covers(sent.padded + sent.refers + sent.aliases, c) or (c.kind == "name" and covers(before, c)))
+                    covers(sent.padded + sent.refers + sent.aliases, c) or (c.kind == "name" and covers(before_text, c)))
             )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)

@@ -84,6 +84,15 @@ _REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|v�
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
 
 
+# a photo caption set between paragraphs: "Toàn cảnh buổi tiếp. Ảnh: Hà Thu"
+_CAPTION = re.compile(r"(?<!\w)(Ảnh|Photo)\s*:\s*\S")
+
+
+def is_caption(text: str) -> bool:
+    """A photo caption ("... Ảnh: TTXVN"): set between paragraphs, it is no one's antecedent."""
+    return bool(_CAPTION.search(text))
+
+
 # Openings that make a sentence lean on the one before: its subject or topic is there.
 _LEANS_ON_PREVIOUS = re.compile(
     r"^(ong|ba|ho|trong do|theo do|dong thoi|ben canh do|qua do|day la|dieu nay|vi vay|do do|ngoai ra|"
@@ -135,7 +144,9 @@ class SentenceTable:
                 dates = tuple(d.iso for d in article.dates if d.start >= start and d.end <= end)
                 refers = ""
                 if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
-                    refers = self.sentences[ids[-1]].padded
+                    # what it leans on is the text before, not a photo caption set between
+                    before = [i for i in ids if not is_caption(self.sentences[i].text)]
+                    refers = self.sentences[before[-1]].padded if before else ""
                 ids.append(len(self.sentences))
                 self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers,
                                                padded(" ".join(aliases)) if aliases else "", instruction_like(text)))

@@ -558,6 +558,9 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("What gifts did Vietnam's defence ministry give Laos in October 2025?", "Vinfast"),
         ("Ngoài xe chỉ huy, Việt Nam tặng Lào những gì?", "găng tay"),
         ("Who gave a souvenir to Colonel Vongxay Inthakham?", "Lê Đức Thái"),
+        # what he proposed, not what the border commands do: "Bên cạnh đó, ..." follows a photo
+        # caption naming him, and does not lean on it
+        ("Lê Đức Thái đề nghị hai bên giải quyết các vấn đề gì trên khu vực biên giới?", "giá thú"),
     ],
 )
 def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from rag.bot import ChatBot
 from rag.entities import has_place, mentions, people, title_aliases
-from rag.evidence import SentenceTable, asked_terms, counted_unknown, editions, ordinals, type_fit, unsaid_terms
+from rag.evidence import (
+    SentenceTable,
+    asked_terms,
+    counted_unknown,
+    editions,
+    is_caption,
+    ordinals,
+    type_fit,
+    unsaid_terms,
+)
 from rag.query import Concept, Query, analyze
 from rag.text import padded
 
@@ -210,6 +219,11 @@ def test_sentence_table_matches_the_index(bot: ChatBot) -> None:
     leaning = [s for s in table.sentences if s.text.startswith("Ông nhấn mạnh thúc đẩy hợp tác")]
     assert leaning and "sonexay siphandone" in leaning[0].refers  # "Ông" refers to the sentence before
     assert table.df("nghi dinh thu") >= 3 and table.in_corpus("savannakhet")
+    # "Bên cạnh đó, ..." follows a photo caption set between paragraphs: it leans on the paragraph
+    beside = [i for i, s in enumerate(table.sentences) if s.text.startswith("Bên cạnh đó, Bộ Chỉ huy BĐBP")]
+    assert beside and is_caption(table.sentences[beside[0] - 1].text)
+    assert table.sentences[beside[0]].refers and "le duc thai" not in table.sentences[beside[0]].refers
+    assert is_caption("Toàn cảnh buổi tiếp. Ảnh: Hà Thu") and not is_caption("Ảnh hưởng của bão lũ rất lớn.")
 
 
 def test_a_person_named_next_to_a_country(bot: ChatBot) -> None:
