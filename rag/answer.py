@@ -233,6 +233,14 @@ _NEW_SCENE = re.compile(r"^(tai|ngay|sang|chieu|toi|truoc do|sau do|sau khi|nhan
                         r"thuong tuong|trung tuong|thieu tuong|dai ta|thu tuong|bo truong|ong|ba|anh:)\b")
 _GOES_ON = re.compile(r"^(hai ben|dong thoi|ben canh do|ngoai ra|theo do|cung voi do|hai quan doi|hai nuoc)\b")
 _NO_COUNT = 0.0  # support factor for a number question whose passages count nothing
+# "who is the new attaché / tùy viên mới": the passage saying someone was appointed answers,
+# though another (the outgoing one's praise, "phát triển mối quan hệ" folding to "moi") covers
+# more of the question's words
+_ASKS_NEW_HOLDER = re.compile(r"\bwho (is|was|became|will be) (\S+ ){0,4}?(new|newly|incoming)\b|"
+                              r"(?<!\w)(ai là (\w+ ){0,6}?(mới|tân)|(tân|mới) (\w+ ){0,6}?là ai)(?!\w)")
+_ASKS_OLD_HOLDER = re.compile(r"\b(old|outgoing|former|previous)\b|(?<!\w)(cũ|tiền nhiệm)(?!\w)")
+_NEW_HOLDER_SAID = re.compile(r"(?<!\w)(bổ nhiệm|tân|kế nhiệm|nhận nhiệm vụ|nhậm chức|mới được|appointed)(?!\w)")
+_NEW_HOLDER_LEAD = 0.8  # share of the best score such a passage needs to lead
 _WINDOW_TYPE = 1.5  # how much a clause window carrying the type feature beats one covering more concepts
 _GLOSS_DF = 10  # lexicon terms in more sentences than this are too common to gloss
 _RARE_DF = 12  # a concept in at most this many sentences is specific enough to be required
@@ -623,6 +631,12 @@ class ExtractiveAnswerer:
             fitting = [c for c in candidates[1:8] if c.fit >= 1.0 and c.score >= _CHARACTER_LEAD * candidates[0].score]
             if fitting:
                 candidates = [fitting[0]] + [c for c in candidates if c is not fitting[0]]
+        asked = query.text.lower()
+        if query.qtype == "who" and _ASKS_NEW_HOLDER.search(asked) and not _ASKS_OLD_HOLDER.search(asked):
+            said = [c for c in candidates[:8] if _NEW_HOLDER_SAID.search(self.table.sentences[c.sid].text.lower())]
+            if said and said[0] is not candidates[0] and said[0].fit >= 1.0 and \
+                    said[0].score >= _NEW_HOLDER_LEAD * candidates[0].score:
+                candidates = [said[0]] + [c for c in candidates if c is not said[0]]
         best = candidates[0]
         chosen, covered = [best], set(best.covered)
         total = sum(weights.values()) or 1.0

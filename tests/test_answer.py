@@ -567,3 +567,20 @@ def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, q
     answer = bot.ask(question)
     assert not answer.abstained and expected in answer.text
     check_citations(bot, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # the new holder: the passage saying who was appointed, not the outgoing one's praise
+        # ("phát triển mối quan hệ" folds to "moi", as "mới" does)
+        ("Ai là tùy viên quốc phòng mới của Lào?", "Vongxay"),
+        ("Tân Tùy viên quốc phòng Lào là ai?", "Vongxay"),
+        # "new" describing the scene, not the person asked for
+        ("Who spoke for the Border Guard Command when the old and new Lao attachés were received in 2020?", "Lê Đức Thái"),
+    ],
+)
+def test_the_new_holder_of_a_post_is_the_one_appointed(bot: ChatBot, question: str, expected: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.abstained and expected in answer.citations[0].quote
+    check_citations(bot, answer)
