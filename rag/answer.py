@@ -192,6 +192,8 @@ _ASKED_EVENT = (
     # (with its tone mark: folded, "ký" is also "kỷ niệm")
     (re.compile(r"\b(signed|duoc ky|ky ket vao|ky vao|ky khi nao)\b"), re.compile(r"(?<!\w)ký(?!\w)| ky ket |\bsigned\b")),
     (re.compile(r"\b(how old|age|aged|bao nhieu tuoi|may tuoi)\b"), re.compile(r" \d+ tuoi | tuoi \d+ ")),
+    # how long a document is valid: the year of another document signed with it is no answer
+    (re.compile(r"\b(hieu luc|valid|validity|expire[sd]?|expiry|het han)\b"), re.compile(r" (hieu luc|giai doan|het han) ")),
 )
 # words announcing what is to come; "ngày mai" / "tomorrow" also give its day, "sẽ" does not
 _WILL_WORDS = "sẽ|sắp|dự kiến|thời gian tới|tới đây|will|upcoming"
@@ -203,7 +205,8 @@ _DAY_WRITTEN = re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}|(?<!\w)(ngày|tháng|năm)\
 _ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b")
 _FUTURE = re.compile(rf"(?<!\w)({_WILL_WORDS}|ngày mai|tomorrow)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?|nhất trí|thống nhất|đồng ý)(?!\w)")
-# "which tree / cây gì", "which storm / bão nào", "which factory", "what souvenir / quà gì":
+# "which tree / cây gì", "which storm / bão nào", "which factory", "what souvenir / quà gì",
+# "which military region / quân khu nào":
 # the answer must name the kind. A passage calling it by the head noun alone ("trồng cây lưu
 # niệm;", "do bão lũ vừa qua.", "tặng quà lưu niệm cho ...") does not say which. Each row: the
 # question's wording, the head noun (lower-case, with its tone marks), folded words that only restate the kind, and whether a
@@ -217,6 +220,8 @@ _KINDS = (
      "nhà máy|xưởng|factory", (), True),
     (re.compile(r"\b(what|which)( kind of)? (souvenirs?|gifts?|presents?|mementos?) (did|was|were)\b|(?<!\w)(món quà|quà( lưu niệm)?) (gì|nào)(?!\w)"),
      "quà", ("luu niem",), False),
+    (re.compile(r"\b(what|which) (\w+ )?(military region|military zone)s?\b|(?<!\w)quân khu (nào|mấy|số mấy)(?!\w)"),
+     "quân khu|military region", (), True),
 )
 _KIND_FUNCTION_WORDS = frozenset([
     "cho", "va", "cua", "cac", "nhung", "tai", "o", "de", "voi", "la", "da", "duoc", "trong", "tu", "nay",

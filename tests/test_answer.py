@@ -165,6 +165,10 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Nhà máy nào sản xuất pháo hoa tặng Lào năm 2025?", "vi"),
         ("What souvenir was Colonel Vongxay Inthakham given in September 2020?", "en"),
         ("Thiếu tướng Lê Đức Thái tặng Đại tá Vongxay món quà gì?", "vi"),
+        ("Quân khu nào phụ trách biên giới với tỉnh Savannakhet?", "vi"),
+        # how long a document is valid: "Kế hoạch ... năm 2022", signed with it, does not say
+        ("Until when is the rescue protocol signed in 2021 valid?", "en"),
+        ("Nghị định thư về cứu hộ cứu nạn năm 2021 hết hạn khi nào?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -561,6 +565,8 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         # what he proposed, not what the border commands do: "Bên cạnh đó, ..." follows a photo
         # caption naming him, and does not lean on it
         ("Lê Đức Thái đề nghị hai bên giải quyết các vấn đề gì trên khu vực biên giới?", "giá thú"),
+        # a period of validity the passage gives
+        ("Nghị định thư hợp tác có hiệu lực cho giai đoạn nào?", "2025-2029"),
     ],
 )
 def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
