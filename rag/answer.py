@@ -173,7 +173,9 @@ _NEXT = re.compile(r" (se dam nhan|se nhan|nhan nhiem vu moi|chuc vu moi|tiep tu
 # questions about how an event went, and sentences that only announce one
 _ASKS_OUTCOME = re.compile(r"\b(results?|outcomes?|how did (the|it) (\w+ )*(go|turn out)|turn(ed)? out|ket qua|(dien ra|to chuc) (the nao|ra sao)|"
                            r"how many (\w+ ){1,3}(took part|participated|joined|were involved)|"
-                           r"bao nhieu (\w+ ){1,2}tham gia|what (was|were) agreed|(nhat tri|thong nhat) (duoc )?(nhung )?gi)\b")
+                           r"bao nhieu (\w+ ){1,2}tham gia|what (was|were) agreed|(nhat tri|thong nhat) (duoc )?(nhung )?gi|"
+                           r"what (was|were) discussed|thao luan (nhung )?gi|who won|which (\w+ ){0,2}won|winners?|"
+                           r"(gianh|doat) (giai|huy chuong)|vo dich)\b")
 # "When was X appointed / did X take office / start as attaché", "when was it founded / signed
 # / opened", "how old is X": the start, signing, opening or age itself must be said, in the
 # words for it; the date or number of something else in the sentence is no answer
@@ -181,7 +183,8 @@ _ASKED_EVENT = (
     # a person's start in a post (not "when did the talks start": an event's date answers that)
     (re.compile(r"\b(appointed|appointment|(took|take|assumed|assume) (up )?(the |his |her )?(office|post|position|role|job)|"
                 r"(started|began|start|begin) (as|serving|working|(his |her |their )?(term|tenure|posting|mission))|"
-                r"bo nhiem|nham chuc|nhan chuc|bat dau (lam|giu|nhiem ky))\b"),
+                r"(became|become|becoming) (\S+ ){0,4}?(minister|chief|head|attache|commander|deputy)|"
+                r"bo nhiem|nham chuc|nhan chuc|bat dau (lam|giu|nhiem ky)|tro thanh)\b"),
      re.compile(r" (bo nhiem|nham chuc|bat dau|nhan chuc|giao trong trach|giao pho|ke nhiem|tan) ")),
     (re.compile(r"\b(founded|established|thanh lap|ra doi)\b"), re.compile(r" (thanh lap|thiet lap|ra doi) ")),
     (re.compile(r"\b(born|sinh nam|sinh ngay|nam sinh|ngay sinh)\b"), re.compile(r" (sinh ngay|sinh nam|sinh) ")),

@@ -169,6 +169,11 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         # how long a document is valid: "Kế hoạch ... năm 2022", signed with it, does not say
         ("Until when is the rescue protocol signed in 2021 valid?", "en"),
         ("Nghị định thư về cứu hộ cứu nạn năm 2021 hết hạn khi nào?", "vi"),
+        # becoming minister is a start in a post; who won or what was discussed at an event
+        # only announced ("trong thời gian tới") is an outcome no article reports
+        ("When did Khamliang become Lao defence minister?", "en"),
+        ("Ai đoạt giải nhất Giải bắn súng quân dụng các nước ASEAN?", "vi"),
+        ("What was discussed at the ASEAN army commanders' conference Laos was invited to?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -567,6 +572,7 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("Lê Đức Thái đề nghị hai bên giải quyết các vấn đề gì trên khu vực biên giới?", "giá thú"),
         # a period of validity the passage gives
         ("Nghị định thư hợp tác có hiệu lực cho giai đoạn nào?", "2025-2029"),
+        ("What was discussed at the talks on 15 October 2025?", "2025-2029"),
     ],
 )
 def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
