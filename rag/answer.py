@@ -158,6 +158,10 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham 
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
+# "Which minister attended the PM's meeting with ...": an event the question gives its people
+_ATTENDED_EVENT = re.compile(r"\b(attended|attending|sat in on|(was|were) present at|joined|took part in) (\S+ ){0,3}?"
+                             r"(\S+'s (meeting|reception|talks|call|audience)|(meeting|reception|talks|call|audience) (with|of|for))\b|"
+                             r"\b(du|tham du|co mat (tai|trong)) (cuoc|buoi) (tiep|gap|hoi dam) \S+")
 # "what post did X hold before ...", "trước đó giữ chức vụ gì": a person's earlier post
 _ASKS_FORMER_POST = re.compile(
     r"\b(truoc (do|day|khi)|tung giu|previous(ly)?|former(ly)?|before (becoming|taking|he|she|his|her)|prior to)\b"
@@ -591,7 +595,8 @@ class ExtractiveAnswerer:
             if query.split == "period":  # the same words for each period: the period decides
                 cand.score += 2 * self.w["date"] * cand.features["date"]
         folded = fold(query.text)
-        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and SCENE_CLAUSE.search(folded))):
+        if query.qtype == "who" and (_ALSO.search(folded) or (_ATTENDED.search(folded) and SCENE_CLAUSE.search(folded))
+                                     or _ATTENDED_EVENT.search(folded)):
             # the sentence that best describes the event names the people the question
             # describes ("when the PM received the Lao minister"); the answer is someone else
             # ("which Politburo member also attended": the asked-for role does not describe the event)

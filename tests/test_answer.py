@@ -370,6 +370,9 @@ def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:
         "Which Vietnamese minister was present when the Prime Minister received the Lao defence minister on 18/12/2024?",
         # "sat in on X's meeting": X and his guest are not the answer
         "Which cabinet member sat in on the Prime Minister's meeting with the Lao defence minister in December 2024?",
+        # "attended X's reception / dự buổi tiếp ...": an event the question gives its people
+        "Who attended the PM's reception of the Lao defence minister in December 2024?",
+        "Ai dự buổi tiếp Bộ trưởng Quốc phòng Lào của Thủ tướng ngày 18/12/2024?",
     ],
 )
 def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question: str) -> None:
@@ -378,6 +381,12 @@ def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question
     answer = bot.ask(question)
     assert not answer.abstained
     assert "phan van giang" in fold(answer.citations[0].quote)
+    check_citations(bot, answer)
+
+
+def test_who_attended_an_event_of_their_own_names_its_people(bot: ChatBot) -> None:
+    answer = bot.ask("Who attended the talks on 15 October 2025?")
+    assert not answer.abstained and "khamliang" in fold(answer.citations[0].quote)
     check_citations(bot, answer)
 
 
