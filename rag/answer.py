@@ -213,11 +213,11 @@ _ASKS_CHAIR = re.compile(r"\b(chaired|chairs|chair|chairing|presided|chu tri)\b"
 _FUTURE = re.compile(rf"(?<!\w)({_WILL_WORDS}|ngày mai|tomorrow)(?!\w)")
 _OUTCOME_SAID = re.compile(r"(?<!\w)(kết quả|đã diễn ra|thành công tốt đẹp đã|results?|nhất trí|thống nhất|đồng ý)(?!\w)")
 # "which tree / cây gì", "which storm / bão nào", "which factory", "what souvenir / quà gì",
-# "which military region / quân khu nào":
-# the answer must name the kind. A passage calling it by the head noun alone ("trồng cây lưu
-# niệm;", "do bão lũ vừa qua.", "tặng quà lưu niệm cho ...") does not say which. Each row: the
-# question's wording, the head noun (lower-case, with its tone marks), folded words that only restate the kind, and whether a
-# passage without the head noun says nothing of it (a gift can be named without "quà").
+# "which military region / quân khu nào": the answer must name the kind. A passage calling it
+# by the head noun alone ("trồng cây lưu niệm;", "do bão lũ vừa qua.", "tặng quà lưu niệm cho
+# ...") does not say which. Each row: the question's wording; the head noun (lower-case, with
+# its tone marks); folded words that only restate the kind; whether a passage without the head
+# noun says nothing of it (a gift can be named without "quà").
 _KINDS = (
     (re.compile(r"\b(what|which)( kinds?| types?| sorts?| species)?( of)? trees?\b|(?<!\w)(loại cây|cây( lưu niệm)? (gì|nào))(?!\w)"),
      "cây", ("luu niem", "huu nghi", "xanh"), True),
@@ -561,12 +561,12 @@ class ExtractiveAnswerer:
             # a sentence that leans on the one before ("Ông nhấn mạnh ...") also has its concepts;
             # in "what did X propose", X is often named a sentence before the one that goes on
             # saying it (a sentence naming someone else is someone else's)
-            before = table.sentences[cand.sid - 1] if cand.sid else sent
-            before_text = before.padded if query.qtype == "what" and not people and before is not sent \
-                and before.article_id == sent.article_id and not is_caption(before.text) else ""
+            prev = table.sentences[cand.sid - 1] if cand.sid else None
+            before = prev.padded if query.qtype == "what" and not people and prev is not None \
+                and prev.article_id == sent.article_id and not is_caption(prev.text) else ""
             cand.covered = frozenset(
                 i for i, c in enumerate(query.concepts) if weights[i] and (
-                    covers(sent.padded + sent.refers + sent.aliases, c) or (c.kind == "name" and covers(before_text, c)))
+                    covers(sent.padded + sent.refers + sent.aliases, c) or (c.kind == "name" and covers(before, c)))
             )
             context = table.context(cand.sid)
             cand.fit = type_fit(sent.text, sent.padded, sent.dates, query, table)
@@ -828,14 +828,14 @@ class ExtractiveAnswerer:
         return self._other_edition(chosen[0].sid, query)
 
     def _kind_unnamed(self, chosen: list[_Candidate], query: Query) -> bool:
-        """Does the question ask which kind of thing (tree, storm, factory, souvenir) while
-        no chosen sentence names one: the head noun absent, or followed only by words
-        restating the kind and then a function word or punctuation?"""
+        """Does the question ask which kind of thing (tree, storm, factory, souvenir, military
+        region) while no chosen sentence names one: the head noun absent, or followed only by
+        words restating the kind and then a function word or punctuation?"""
         asked = query.text.lower()
         for asks, head, restating, required in _KINDS:
             if not asks.search(asked):
                 continue
-            restated = re.compile(rf"^(?:(?:{'|'.join(restating) or '$^'}) )*")
+            restated = re.compile(rf"^(?:(?:{'|'.join(restating)}) )*" if restating else "^")
             mentioned = named = False
             for cand in chosen:
                 spoken = " ".join(re.findall(r"\w+|[^\w\s]", self.table.sentences[cand.sid].text.lower()))

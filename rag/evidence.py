@@ -145,8 +145,8 @@ class SentenceTable:
                 refers = ""
                 if ids and _LEANS_ON_PREVIOUS.match(fold(text)):
                     # what it leans on is the text before, not a photo caption set between
-                    before = [i for i in ids if not is_caption(self.sentences[i].text)]
-                    refers = self.sentences[before[-1]].padded if before else ""
+                    before = next((i for i in reversed(ids) if not is_caption(self.sentences[i].text)), None)
+                    refers = self.sentences[before].padded if before is not None else ""
                 ids.append(len(self.sentences))
                 self.sentences.append(Sentence(aid, start, end, text, padded(text), dates, refers,
                                                padded(" ".join(aliases)) if aliases else "", instruction_like(text)))
