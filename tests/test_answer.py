@@ -584,7 +584,7 @@ def test_a_long_sentence_is_cut_to_what_was_said_not_to_the_scene(bot: ChatBot) 
         ("What was discussed at the talks on 15 October 2025?", "2025-2029"),
     ],
 )
-def test_numbers_and_abbreviations_that_name_things_are_answered(bot: ChatBot, question: str, expected: str) -> None:
+def test_questions_beside_the_abstention_rules_are_answered(bot: ChatBot, question: str, expected: str) -> None:
     answer = bot.ask(question)
     assert not answer.abstained and expected in answer.text
     check_citations(bot, answer)
