@@ -31,10 +31,10 @@ from rag.errors import BackendError
 from rag.evidence import (
     Sentence,
     SentenceTable,
+    anniversaries,
     asked_terms,
     covers,
     editions,
-    is_caption,
     ordinals,
     type_fit,
     unsaid_terms,
@@ -56,7 +56,7 @@ from rag.query import (
 )
 from rag.retrieval import Retrieval
 from rag.safety import defang, instruction_like
-from rag.text import fold, padded, sentence_spans
+from rag.text import fold, is_caption, padded, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ _NO_COUNT = 0.0  # support factor for a number question whose passages count not
 # though another (the outgoing one's praise, "phát triển mối quan hệ" folding to "moi") covers
 # more of the question's words
 _ASKS_NEW_HOLDER = re.compile(r"\bwho (is|was|became|will be) (\S+ ){0,4}?(new|newly|incoming)\b|"
-                              r"(?<!\w)(ai là (\w+ ){0,6}?(mới|tân)|(tân|mới) (\w+ ){0,6}?là ai)(?!\w)")
+                              r"(?<!\w)(ai là (\w+ ){0,6}?(mới|tân)|(tân|mới) (\w+ ){0,9}?là ai)(?!\w)")
 _ASKS_OLD_HOLDER = re.compile(r"\b(old|outgoing|former|previous)\b|(?<!\w)(cũ|tiền nhiệm)(?!\w)")
 _NEW_HOLDER_SAID = re.compile(r"(?<!\w)(bổ nhiệm|tân|kế nhiệm|nhận nhiệm vụ|nhậm chức|mới được|appointed)(?!\w)")
 _NEW_HOLDER_LEAD = 0.8  # share of the best score such a passage needs to lead
@@ -821,6 +821,10 @@ class ExtractiveAnswerer:
             return True  # "who chaired the review conference": people near it who chaired nothing
         if self._kind_unnamed(chosen, query):
             return True
+        asked = anniversaries(fold(query.text))
+        said = anniversaries(self.table.context(chosen[0].sid))
+        if asked and said and not asked & said:
+            return True  # "the 50th anniversary" answered from the 80th's ceremony
         for i, concept in enumerate(query.concepts):  # "... with Cambodia" answered about Laos
             third = concept.kind == "lexicon" and concept.label in _THIRD_COUNTRIES and weights[i]
             if third and not covers(best.padded + best.refers, concept):

@@ -22,7 +22,7 @@ from rag.index import Index
 from rag.phrases import PhraseIndex
 from rag.query import ASKS_CHARACTER, STATEMENT_VERBS, Concept, Query
 from rag.safety import instruction_like
-from rag.text import fold, normalize, padded
+from rag.text import fold, is_caption, normalize, padded
 
 PHRASE_INDEX_MIN = 20_000  # sentences; a smaller table is simply read through for each new phrase
 
@@ -82,15 +82,6 @@ _ASKS_WHY = re.compile(r"^why\b|\b(vi sao|tai sao|ly do|de lam gi|nham muc dich 
 # Words that give a reason or a purpose, with their tone marks ("đề" in "đề nghị" is not "để")
 _REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|vì vậy|nên|với kinh nghiệm|trên cơ sở|xuất phát từ)(?!\w)(?![^,.;]* dẫn đầu)")  # "do X dẫn đầu": led by X
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
-
-
-# a photo caption set between paragraphs: "Toàn cảnh buổi tiếp. Ảnh: Hà Thu"
-_CAPTION = re.compile(r"(?<!\w)(Ảnh|Photo)\s*:\s*\S")
-
-
-def is_caption(text: str) -> bool:
-    """A photo caption ("... Ảnh: TTXVN"): set between paragraphs, it is no one's antecedent."""
-    return bool(_CAPTION.search(text))
 
 
 # Openings that make a sentence lean on the one before: its subject or topic is there.
@@ -482,6 +473,20 @@ def _edition(m: re.Match[str]) -> int:
 def ordinals(folded: str) -> set[int]:
     """Editions a text names: "lần thứ 2", "lần đầu", "second", "9th"."""
     return {_edition(m) for m in _ORDINAL.finditer(folded)}
+
+
+# An anniversary a text names: "kỷ niệm 80 năm Ngày thành lập", "50 năm Quốc khánh",
+# "the 50th anniversary", "60 years of diplomatic relations" (folded text)
+_ANNIVERSARY = re.compile(
+    r"\b(\d+) nam (?=ngay |quoc khanh\b|thiet lap\b|thanh lap\b|ky ket\b|hiep uoc\b|chien thang\b|truyen thong\b)"
+    r"|\b(\d+)(?:st|nd|rd|th) anniversary\b|\b(\d+) years? of (?=diplomatic|the (?:treaty|founding|establishment)|national)"
+)
+
+
+def anniversaries(folded: str) -> set[int]:
+    """The anniversaries a text names, in years: {80, 35} for "kỷ niệm 80 năm Ngày thành
+    lập ..., 35 năm Ngày hội ...". "sơ kết 3 năm thực hiện" is a review, not an anniversary."""
+    return {int(next(g for g in m.groups() if g)) for m in _ANNIVERSARY.finditer(folded)}
 
 
 _EDITION_WINDOW = 10  # words: how far an edition's event name may stand from its ordinal

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rag.dates import DateMention, find_date_mentions, parse_publication_line, precision_of
 from rag.errors import ArticleError
-from rag.text import ends_like_sentence, fold, normalize, sentence_spans
+from rag.text import PHOTO_CREDIT, ends_like_sentence, fold, is_caption, normalize, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,6 @@ _UI_LINES = {
 }
 _NOISE_PREFIXES = ("trang chu", "infographic", "[video]", "thoi tiet hom nay", "xin cho trong giay lat")
 _SLUG = re.compile(r"^[a-z0-9 ]+$")
-_PHOTO_CREDIT = re.compile(r"(?:^|[\s.\-–(])Ảnh\s*:?\s*\S")
 _OUTLET_PAREN = re.compile(r"^\(([A-ZĐ][A-Za-zĐđ.&\- ]{1,14})\)\s*[-–]?\s*")
 _OUTLET_DASH = re.compile(r"^([A-ZĐ]{2,8}(?:\.[A-Z]{2,4})?)\s+[-–]\s+")
 _AGENCIES = ("TTXVN", "VNA", "VOV", "VTV", "QĐND", "Vietnam+")
@@ -222,10 +221,6 @@ def _is_noise(line: str) -> bool:
         return True
     # file slugs: "giao luu huu nghi ... hinh 1", "3154 sua1"
     return bool(_SLUG.match(f)) and line == line.lower() and (any(c.isdigit() for c in f) or len(f.split()) >= 4)
-
-
-def _is_caption(line: str) -> bool:
-    return bool(_PHOTO_CREDIT.search(line))
 
 
 def clean_page(raw: str) -> Page:
@@ -270,7 +265,7 @@ def clean_page(raw: str) -> Page:
         for j, (i, line) in enumerate(clean):
             if kept and kept[-1][1] == line:
                 continue  # caption repeated on the next line
-            if j > 0 and not ends_like_sentence(line) and not _is_caption(line) and len(line) >= 40:
+            if j > 0 and not ends_like_sentence(line) and not is_caption(line) and len(line) >= 40:
                 after_related = True  # related headlines glued under a paragraph
                 continue
             if after_related and line.rstrip().endswith(("...", "…")) and len(clean) == 1:
@@ -306,7 +301,7 @@ def clean_page(raw: str) -> Page:
             kept[0] = (i, lead[m.end() :])
     if outlet is None:
         for _, line in kept:
-            credit = line[_PHOTO_CREDIT.search(line).start() :] if _is_caption(line) else ""
+            credit = line[PHOTO_CREDIT.search(line).start() :] if is_caption(line) else ""
             hit = next((a for a in _AGENCIES if re.search(rf"\b{re.escape(a)}\b", credit)), None)
             if hit:
                 outlet = hit
@@ -322,7 +317,7 @@ def _infer_title(body: str) -> str:
     """A title for a page that has none: its first sentence without the photo credit."""
     s, e = sentence_spans(body)[0]
     first = body[s:e]
-    credit = _PHOTO_CREDIT.search(first)
+    credit = PHOTO_CREDIT.search(first)
     if credit and credit.start() > 20:
         first = first[: credit.start()]
     first = first.strip().rstrip(".-–: ")

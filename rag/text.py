@@ -193,3 +193,19 @@ def ends_like_sentence(line: str) -> bool:
     """True when ``line`` ends with terminal punctuation (optionally followed by closers)."""
     stripped = line.rstrip().rstrip(_CLOSERS)
     return bool(stripped) and stripped[-1] in _TERMINAL + ":;"
+
+
+# ---------------------------------------------------------------- photo captions
+
+# A photo credit closing a caption line: ". Ảnh: TTXVN", " - Ảnh VGP/Nhật Bắc", "(Ảnh: BQP)".
+# Anchored at the end, and without a colon only after a dash, so "Ảnh hưởng ..." is no credit.
+PHOTO_CREDIT = re.compile(
+    r"(?:(?:^|(?<=\S))\s*[.(]?\s*(?<!\w)\(?(?:Ảnh|Photo)\s*:"  # "... . Ảnh: Hà Thu", "(Ảnh: BQP)"
+    r"|(?<=\S)\s+[-–]\s+\(?(?:Ảnh|Photo)\s)"  # "... - Ảnh VGP/Nhật Bắc": no colon after a dash
+    r"\s*[^.\n]{1,40}\)?\.?\s*$"
+)
+
+
+def is_caption(text: str) -> bool:
+    """True for a photo caption: a line or sentence that ends in a photo credit."""
+    return bool(PHOTO_CREDIT.search(text))

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from rag.dates import DateMention, precision_of
 from rag.entities import people
 from rag.ingest import Article
-from rag.text import sentence_spans
+from rag.text import PHOTO_CREDIT, is_caption, sentence_spans
 
 MAX_EVENT_CHARS = 320
 
-_CREDIT = re.compile(r"(?<=\S)\s*(?:[.\-–]\s*)?\(?Ảnh\s*:?\s[^.]{1,40}\)?\.?\s*$")  # ". Ảnh: TTXVN"
 _DOC_TYPES = ("Nghị định thư", "Kế hoạch", "Thỏa thuận", "Bản ghi nhớ", "Hiệp định", "Hiệp ước")
 _DOC = re.compile(rf"(?<!\w)(?:{'|'.join(_DOC_TYPES)})(?!\w)")
 _SIGN = re.compile(r"(?<!\w)(?:[Ll]ễ\s+)?[Kk]ý(?:\s+kết)?(?!\w)")
@@ -73,7 +72,7 @@ class Agreement:
 def _clean(sentence: str, focus: int = 0) -> str:
     """The sentence without a trailing photo credit; a long one is cut at words to at most
     ``MAX_EVENT_CHARS``, keeping the clause around offset ``focus`` (the date mention)."""
-    text = _CREDIT.sub("", sentence).rstrip(" -–") or sentence
+    text = PHOTO_CREDIT.sub("", sentence).rstrip(" -–") or sentence
     if len(text) <= MAX_EVENT_CHARS:
         return text
     start = 0
@@ -103,7 +102,7 @@ def _part_of_a_name(body: str, sentence_start: int, mention: DateMention) -> boo
 def _lead(article: Article, spans: list[tuple[int, int]]) -> tuple[int, int]:
     """The first sentence that is not a photo caption."""
     for s, e in spans:
-        if not _CREDIT.search(article.body[s:e]):
+        if not is_caption(article.body[s:e]):
             return s, e
     return spans[0]
 
@@ -162,7 +161,7 @@ def agreements(articles: Iterable[Article]) -> list[Agreement]:
 def _signed_in(article: Article, sentence: str, start: int, end: int) -> list[Agreement]:
     """The documents of one sentence. A document type right after a signing verb - or right
     after ", " / " và " following such a document - starts a name that runs to the next one."""
-    text = _CREDIT.sub("", sentence).rstrip(" .")
+    text = PHOTO_CREDIT.sub("", sentence).rstrip(" .")
     day_or_month = [d.iso for d in article.dates if start <= d.start < end and d.precision in ("day", "month")]
     when = day_or_month[0] if day_or_month else article.date
     starts: list[tuple[int, str]] = []  # (where a signed document's name starts, its signers)

@@ -174,6 +174,8 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("When did Khamliang become Lao defence minister?", "en"),
         ("Ai đoạt giải nhất Giải bắn súng quân dụng các nước ASEAN?", "vi"),
         ("What was discussed at the ASEAN army commanders' conference Laos was invited to?", "en"),
+        # another anniversary: the 80th's ceremony has a date, the 50th National Day has none
+        ("Lễ diễu binh kỷ niệm 50 năm Quốc khánh Lào diễn ra vào ngày nào?", "vi"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
@@ -597,6 +599,7 @@ def test_questions_beside_the_abstention_rules_are_answered(bot: ChatBot, questi
         # ("phát triển mối quan hệ" folds to "moi", as "mới" does)
         ("Ai là tùy viên quốc phòng mới của Lào?", "Vongxay"),
         ("Tân Tùy viên quốc phòng Lào là ai?", "Vongxay"),
+        ("Tùy viên quốc phòng mới của Lào tại Việt Nam năm 2020 là ai?", "Vongxay"),
         # "new" describing the scene, not the person asked for
         ("Who spoke for the Border Guard Command when the old and new Lao attachés were received in 2020?", "Lê Đức Thái"),
     ],

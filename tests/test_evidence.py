@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.bot import ChatBot
 from rag.entities import has_place, mentions, people, title_aliases
 from rag.evidence import (
     SentenceTable,
+    anniversaries,
     asked_terms,
     counted_unknown,
     editions,
-    is_caption,
     ordinals,
     type_fit,
     unsaid_terms,
 )
 from rag.query import Concept, Query, analyze
-from rag.text import padded
+from rag.text import fold, is_caption, padded
 
 
 def test_people_after_titles() -> None:
@@ -223,7 +225,21 @@ def test_sentence_table_matches_the_index(bot: ChatBot) -> None:
     beside = [i for i, s in enumerate(table.sentences) if s.text.startswith("Bên cạnh đó, Bộ Chỉ huy BĐBP")]
     assert beside and is_caption(table.sentences[beside[0] - 1].text)
     assert table.sentences[beside[0]].refers and "le duc thai" not in table.sentences[beside[0]].refers
-    assert is_caption("Toàn cảnh buổi tiếp. Ảnh: Hà Thu") and not is_caption("Ảnh hưởng của bão lũ rất lớn.")
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("dự Lễ kỷ niệm 80 năm Ngày thành lập Quân đội Nhân dân Việt Nam, 35 năm Ngày hội Quốc phòng", {80, 35}),
+        ("Lễ diễu binh kỷ niệm 50 năm Quốc khánh Lào diễn ra vào ngày nào?", {50}),
+        ("When is the 50th anniversary of Laos's National Day?", {50}),
+        ("Vietnam and Laos marked 60 years of diplomatic relations", {60}),
+        ("Sơ kết 3 năm thực hiện Thỏa thuận hợp tác biên phòng", set()),  # a review, no anniversary
+        ("Kế hoạch hợp tác năm 2022", set()),
+    ],
+)
+def test_anniversaries(text: str, years: set[int]) -> None:
+    assert anniversaries(fold(text)) == years
 
 
 def test_a_person_named_next_to_a_country(bot: ChatBot) -> None:
