@@ -608,3 +608,19 @@ def test_the_new_holder_of_a_post_is_the_one_appointed(bot: ChatBot, question: s
     answer = bot.ask(question)
     assert not answer.abstained and expected in answer.citations[0].quote
     check_citations(bot, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Thiếu tướng Lê Đức Thái đại diện đơn vị nào tại buổi tiếp tùy viên quốc phòng Lào?",
+        "Which unit did Major General Le Duc Thai represent at the reception?",
+    ],
+)
+def test_whom_someone_spoke_for_is_the_thay_mat_passage(bot: ChatBot, question: str) -> None:
+    # "đại diện" (represent) is "thay mặt" in the article; the passage naming him answers,
+    # not the one where the Deputy Minister spoke "thay mặt lãnh đạo BQP"
+    answer = bot.ask(question)
+    assert not answer.abstained
+    assert "thay mặt lãnh đạo Bộ Tư lệnh BĐBP, Thiếu tướng Lê Đức Thái" in answer.citations[0].quote
+    check_citations(bot, answer)
