@@ -158,6 +158,8 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham 
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
+# Words that say someone was at an event ("cùng dự cuộc tiếp"), not which event it was
+_ATTENDING_WORDS = frozenset(["cung", "du", "tham", "co", "mat", "tai", "trong", "cuoc", "buoi", "gia"])
 # "Which minister attended the PM's meeting with ...": an event the question gives its people
 _ATTENDED_EVENT = re.compile(r"\b(attended|attending|sat in on|(was|were) present at|joined|took part in) (\S+ ){0,3}?"
                              r"(\S+'s (meeting|reception|talks|call|audience)|(meeting|reception|talks|call|audience) (with|of|for))\b|"
@@ -600,7 +602,8 @@ class ExtractiveAnswerer:
             # the sentence that best describes the event names the people the question
             # describes ("when the PM received the Lao minister"); the answer is someone else
             # ("which Politburo member also attended": the asked-for role does not describe the event)
-            said = {i for i, c in enumerate(query.concepts) if c.label not in query.focus}
+            said = {i for i, c in enumerate(query.concepts) if c.label not in query.focus
+                    and not all(set(p.split()) <= _ATTENDING_WORDS for p in c.phrases)}
             event = max(found.values(), key=lambda c: (sum(weights[i] for i in c.covered & said), c.score))
             for cand in found.values():
                 if cand.fit >= 1.0 and people_of[cand.sid] <= people_of[event.sid]:

@@ -375,6 +375,8 @@ def test_a_complement_cut_to_a_scrap_is_left_out(bot: ChatBot) -> None:
         # "attended X's reception / dự buổi tiếp ...": an event the question gives its people
         "Who attended the PM's reception of the Lao defence minister in December 2024?",
         "Ai dự buổi tiếp Bộ trưởng Quốc phòng Lào của Thủ tướng ngày 18/12/2024?",
+        # the article's own words ("Cùng dự cuộc tiếp có ..."): they say who attended, not which event
+        "Ai cùng dự cuộc tiếp của Thủ tướng với đoàn Bộ Quốc phòng Lào ngày 18/12/2024?",
     ],
 )
 def test_who_else_attended_is_not_the_people_of_the_event(bot: ChatBot, question: str) -> None:
