@@ -176,6 +176,10 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("What was discussed at the ASEAN army commanders' conference Laos was invited to?", "en"),
         # another anniversary: the 80th's ceremony has a date, the 50th National Day has none
         ("Lễ diễu binh kỷ niệm 50 năm Quốc khánh Lào diễn ra vào ngày nào?", "vi"),
+        # hardware, aid and links the lexicon knows in both languages and no article names
+        ("Lào có mua trực thăng của Việt Nam không?", "vi"),
+        ("Did the two defence ministers set up a hotline?", "en"),
+        ("Does Vietnam help Laos clear landmines?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
