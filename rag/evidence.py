@@ -45,11 +45,12 @@ def _digits(text: str) -> str:
     """``text`` with its number words marked ("ba nước" -> "num3 nước"), other words as they are."""
     return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], normalize(text))
 
-# "How long did he serve", "kéo dài bao lâu": a span of time, not a length ("how long is the border")
+# "How long did he serve", "kéo dài bao lâu": a span of time, not a length ("how long is the border");
+# not "cột mốc số mấy tháng 12/2021" (a number, then a date)
 _ASKS_DURATION = re.compile(r"\bhow long (did|does|do|has|have|had|will|would|was \w+ing)\b|"
                             r"\bhow long (was|is|were) (\S+ ){0,6}?(term|tenure|stay|visit|mission|posting|trip|meeting|talks)\b|\bfor how (long|many (years|months|weeks|days))\b|"
                             r"\bhow many (years|months|weeks|days) (did|does|do|has|have|had|was|were|will|would)\b|"
-                            r"\bbao lau\b|\bmay (nam|thang|tuan|ngay)\b|\bbao nhieu (nam|thang|tuan|ngay)\b")
+                            r"\bbao lau\b|(?<!so )\bmay (nam|thang|tuan|ngay)\b(?! \d)|\bbao nhieu (nam|thang|tuan|ngay)\b(?! \d)")
 _SPAN = re.compile(r"\b(?:\d+|num\d+) (?:\w+ )?(?:nam|thang|tuan|ngay|gio|thap ky|years?|months?|weeks?|days?|hours?|decades?)\b"
                    r"(?! cang\b)")  # not "hai nước ngày càng" (increasingly)
 # an anniversary ("80 năm Ngày thành lập", "50 năm Quốc khánh") says how old a day is, not how

@@ -194,6 +194,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
     ("question", "article", "expected"),
     [
         ("When was the trilateral search and rescue exercise held in 2025?", "003_f334f3650929ce75", r"16/10/2025"),
+        # "số mấy tháng 12/2021": a number asked, then a date - no span of months
+        ("Hai Bộ trưởng Quốc phòng chào cột mốc số mấy tháng 12/2021?", SIGNING_ARTICLE, r"cot moc 605"),
         ("Who headed the Lao delegation at the border exchange in Dec 2021?", SIGNING_ARTICLE, r"chansamone"),
         ("Ông Khamliang Outhakaysone giữ chức vụ gì vào tháng 6/2022?", "002_7e366184e7ef7842",
          r"tong tham muu truong"),
