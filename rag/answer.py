@@ -158,6 +158,10 @@ _ALSO = re.compile(r"\b(also|else|too|as well|besides|in addition|cung (du|tham 
 # "Which minister sat in when the PM received ...": attending an event the question places
 _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|present at|took part|joined|"
                        r"(cung )?(du|tham du|co mat)|tham gia)\b")
+# A commander asked for: "Tư lệnh", "Chỉ huy trưởng", "commander" - not "Bộ Tư lệnh", "Bộ Chỉ huy",
+# which name the command, an organisation (folded text)
+_ASKS_COMMANDER = re.compile(r"(?<!\bbo )(?<!\bban )\b(tu lenh|chi huy truong)\b|\bcommanders?\b")
+_COMMANDER_SAID = re.compile(r"(?<! bo )(?<! ban )(?<! hoi nghi )\b(tu lenh|chi huy truong|commanders?)\b")
 # Words that say someone was at an event ("cùng dự cuộc tiếp"), not which event it was
 _ATTENDING_WORDS = frozenset(["cung", "du", "tham", "co", "mat", "tai", "trong", "cuoc", "buoi", "gia"])
 # "Which minister attended the PM's meeting with ...": an event the question gives its people
@@ -824,6 +828,9 @@ class ExtractiveAnswerer:
             return True  # "who chaired the review conference": people near it who chaired nothing
         if self._kind_unnamed(chosen, query):
             return True
+        if query.qtype == "who" and _ASKS_COMMANDER.search(fold(query.text)) and \
+                not _COMMANDER_SAID.search(self.table.context(chosen[0].sid)):
+            return True  # "ai là Tư lệnh BĐBP": "Bộ Tư lệnh BĐBP" is the Command, not who commands it
         asked = anniversaries(fold(query.text))
         said = anniversaries(self.table.context(chosen[0].sid))
         if asked and said and not asked & said:

@@ -180,6 +180,9 @@ def test_period_no_article_covers_abstains(bot: ChatBot, question: str) -> None:
         ("Lào có mua trực thăng của Việt Nam không?", "vi"),
         ("Did the two defence ministers set up a hotline?", "en"),
         ("Does Vietnam help Laos clear landmines?", "en"),
+        # "Bộ Tư lệnh BĐBP" is the Command; no article names who commands it
+        ("Ai là Tư lệnh Bộ đội Biên phòng Việt Nam năm 2021?", "vi"),
+        ("Who was the commander of Vietnam's Border Guard in 2021?", "en"),
     ],
 )
 def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: ChatBot, question: str,
