@@ -26,8 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from rag.dates import DateMention, find_date_mentions
-from rag.ingest import _AGENCIES, _PHOTO_CREDIT, Article, _is_caption, article_files, load_article
-from rag.text import ends_like_sentence, sentence_spans
+from rag.ingest import _AGENCIES, Article, article_files, load_article
+from rag.text import PHOTO_CREDIT, ends_like_sentence, is_caption, sentence_spans
 
 WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
 
@@ -79,7 +79,7 @@ class SyntheticCorpus:
                         self.pool.append(sentence)
                     ids.append(where[sentence])
                 byline = len(text) <= 40 and len(text.split()) <= 5 and not ends_like_sentence(text)
-                credit = text[_PHOTO_CREDIT.search(text).start() :] if _is_caption(text) else ""
+                credit = text[PHOTO_CREDIT.search(text).start() :] if is_caption(text) else ""
                 agency = next((a for a in _AGENCIES if re.search(rf"\b{re.escape(a)}\b", credit)), None)
                 self.paragraphs.append(Paragraph(source, text, spans, tuple(ids), not byline, agency))
         rng = random.Random(f"{seed}/dates")
