@@ -162,6 +162,11 @@ _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|pres
 # which name the command, an organisation (folded text)
 _ASKS_COMMANDER = re.compile(r"(?<!\bbo )(?<!\bban )\b(tu lenh|chi huy truong)\b|\bcommanders?\b")
 _COMMANDER_SAID = re.compile(r"(?<! bo )(?<! ban )(?<! hoi nghi )\b(tu lenh|chi huy truong|commanders?)\b")
+# "là giai đoạn nào", "which period": a span of years ("giai đoạn 2025-2029") is the answer
+_ASKS_SPAN = re.compile(r"\b(giai doan|thoi ky) nao\b|\b(which|what) (period|phase|years)\b")
+_YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b")
+# "the current protocol", "mới nhất": the newest article's, when the question names no period
+_ASKS_LATEST = re.compile(r"\b(latest|newest|most recent|current|currently|hien nay|hien tai|hien hanh|moi nhat)\b")
 # Words that say someone was at an event ("cùng dự cuộc tiếp"), not which event it was
 _ATTENDING_WORDS = frozenset(["cung", "du", "tham", "co", "mat", "tai", "trong", "cuoc", "buoi", "gia"])
 # "Which minister attended the PM's meeting with ...": an event the question gives its people
@@ -657,6 +662,15 @@ class ExtractiveAnswerer:
             if said and said[0] is not candidates[0] and said[0].fit >= 1.0 and \
                     said[0].score >= _NEW_HOLDER_LEAD * candidates[0].score:
                 candidates = [said[0]] + [c for c in candidates if c is not said[0]]
+        if _ASKS_SPAN.search(fold(query.text)):
+            # "Nghị định thư ... là giai đoạn nào": the passage naming a span of years answers;
+            # "hiện nay / current": the newest article's
+            spans = [c for c in candidates[:8] if _YEAR_RANGE.search(self.table.sentences[c.sid].text)]
+            if spans and _ASKS_LATEST.search(fold(query.text)) and not query.periods:
+                spans.sort(key=lambda c: self.index.articles[self.table.sentences[c.sid].article_id].date or "",
+                           reverse=True)
+            if spans and spans[0] is not candidates[0]:
+                candidates = [spans[0]] + [c for c in candidates if c is not spans[0]]
         best = candidates[0]
         chosen, covered = [best], set(best.covered)
         total = sum(weights.values()) or 1.0

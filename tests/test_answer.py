@@ -199,6 +199,11 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         ("When was the trilateral search and rescue exercise held in 2025?", "003_f334f3650929ce75", r"16/10/2025"),
         # "số mấy tháng 12/2021": a number asked, then a date - no span of months
         ("Hai Bộ trưởng Quốc phòng chào cột mốc số mấy tháng 12/2021?", SIGNING_ARTICLE, r"cot moc 605"),
+        # "là giai đoạn nào": the passage naming a span of years; "hiện nay": the newest one
+        ("Nghị định thư hợp tác quốc phòng Việt Nam - Lào hiện nay là giai đoạn nào?", "003_f334f3650929ce75",
+         r"giai doan 2025-2029"),
+        ("Nghị định thư hợp tác quốc phòng mà Đại tướng Phan Văn Giang nhắc đến năm 2022 là giai đoạn nào?",
+         "002_7e366184e7ef7842", r"giai doan 2020 - 2024"),
         ("Who headed the Lao delegation at the border exchange in Dec 2021?", SIGNING_ARTICLE, r"chansamone"),
         ("Ông Khamliang Outhakaysone giữ chức vụ gì vào tháng 6/2022?", "002_7e366184e7ef7842",
          r"tong tham muu truong"),
