@@ -117,6 +117,7 @@ def test_type_fit_of_counts_units_and_spans(bot: ChatBot) -> None:
     assert fit("Bao nhiêu tấn vật tư đã được hỗ trợ?", "hỗ trợ 30 tấn vật tư") == 1.0
     # an anniversary is no span of time, unless the anniversary is asked
     assert fit("How long did the meeting last?", "dự Lễ kỷ niệm 80 năm Ngày thành lập Quân đội") == 0.0
+    assert fit("How long did the meeting last?", "dự Lễ kỷ niệm hai năm Ngày thành lập Trung tâm") == 0.0  # in words
     assert fit("How long did the meeting last?", "cuộc gặp kéo dài 2 giờ") == 1.0
     assert fit("How long did the meeting last?", "quan hệ hai nước ngày càng phát triển") == 0.0  # "increasingly"
     assert fit("Lào kỷ niệm bao nhiêu năm Quốc khánh?", "kỷ niệm 50 năm Quốc khánh") == 1.0
