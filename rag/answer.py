@@ -44,6 +44,7 @@ from rag.ingest import Article
 from rag.prompts import render
 from rag.query import (
     ASKS_CHARACTER,
+    ASKS_SPAN,
     SCENE_CLAUSE,
     STATEMENT_VERBS,
     Concept,
@@ -162,8 +163,6 @@ _ATTENDED = re.compile(r"\b(sat in|attended|attend|was present|were present|pres
 # which name the command, an organisation (folded text)
 _ASKS_COMMANDER = re.compile(r"(?<!\bbo )(?<!\bban )\b(tu lenh|chi huy truong)\b|\bcommanders?\b")
 _COMMANDER_SAID = re.compile(r"(?<! bo )(?<! ban )(?<! hoi nghi )\b(tu lenh|chi huy truong|commanders?)\b")
-# "là giai đoạn nào", "which period": a span of years ("giai đoạn 2025-2029") is the answer
-_ASKS_SPAN = re.compile(r"\b(giai doan|thoi ky) nao\b|\b(which|what) (period|phase|years)\b")
 _YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b")
 # "the current protocol", "mới nhất": the newest article's, when the question names no period
 _ASKS_LATEST = re.compile(r"\b(latest|newest|most recent|current|currently|hien nay|hien tai|hien hanh|moi nhat)\b")
@@ -662,7 +661,7 @@ class ExtractiveAnswerer:
             if said and said[0] is not candidates[0] and said[0].fit >= 1.0 and \
                     said[0].score >= _NEW_HOLDER_LEAD * candidates[0].score:
                 candidates = [said[0]] + [c for c in candidates if c is not said[0]]
-        if _ASKS_SPAN.search(fold(query.text)):
+        if ASKS_SPAN.search(fold(query.text)):
             # "Nghị định thư ... là giai đoạn nào": the passage naming a span of years answers;
             # "hiện nay / current": the newest article's
             spans = [c for c in candidates[:8] if _YEAR_RANGE.search(self.table.sentences[c.sid].text)]

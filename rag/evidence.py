@@ -476,18 +476,16 @@ def ordinals(folded: str) -> set[int]:
     return {_edition(m) for m in _ORDINAL.finditer(folded)}
 
 
-# The years of an anniversary a text names, in either language: "kỷ niệm 80 năm Ngày thành
-# lập", "50 năm Quốc khánh", "the 50th anniversary", "60 years of diplomatic relations" (folded text)
-_ANNIVERSARY_YEARS = re.compile(
-    r"\b(\d+) nam (?=ngay |quoc khanh\b|thiet lap\b|thanh lap\b|ky ket\b|hiep uoc\b|chien thang\b|truyen thong\b)"
-    r"|\b(\d+)(?:st|nd|rd|th) anniversary\b|\b(\d+) years? of (?=diplomatic|the (?:treaty|founding|establishment)|national)"
-)
+# An English anniversary: "the 50th anniversary", "60 years of diplomatic relations" (folded text)
+_ANNIVERSARY_EN = re.compile(r"\b(\d+)(?:st|nd|rd|th) anniversary\b|"
+                             r"\b(\d+) years? of (?=diplomatic|the (?:treaty|founding|establishment)|national)")
 
 
 def anniversaries(folded: str) -> set[int]:
     """The anniversaries a text names, in years: {80, 35} for "kỷ niệm 80 năm Ngày thành
     lập ..., 35 năm Ngày hội ...". "sơ kết 3 năm thực hiện" is a review, not an anniversary."""
-    return {int(next(g for g in m.groups() if g)) for m in _ANNIVERSARY_YEARS.finditer(folded)}
+    said = {int(m.group(1)) for m in _ANNIVERSARY.finditer(folded) if m.group(1).isdigit()}
+    return said | {int(m.group(1) or m.group(2)) for m in _ANNIVERSARY_EN.finditer(folded)}
 
 
 _EDITION_WINDOW = 10  # words: how far an edition's event name may stand from its ordinal

@@ -120,9 +120,11 @@ def detect_language(text: str) -> str:
 _NOT_IN_NOUN_PHRASE = (r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|is|are|has|have|had|will|would|can|"
                        r"brought|took|gave|made|sent|led|met|came|went|saw|held|told|said|got|kept|paid|won|"
                        r"brings|takes|gives|makes|sends|leads|meets|comes|prompted|caused|drew)")
+# "là giai đoạn nào", "which period": a span of years ("giai đoạn 2025-2029") is asked for
+ASKS_SPAN = re.compile(r"\b(la|thuoc) (nhung |cac )?(giai doan|thoi ky) nao\b|\b(which|what) (period|phase)\b")
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # "Nghị định thư ... là giai đoạn nào": the span a document covers, not a signing or a date
-    ("what", re.compile(r"\b(la|thuoc) (giai doan|thoi ky) nao\b|\b(which|what) (period|phase)\b")),
+    ("what", ASKS_SPAN),
     ("number", re.compile(r"\bhow (many|much|old|long)\b|\bnumber of\b|\bbao nhieu\b|\bbao lau\b|\bthu may\b|\bmay (nam|nguoi|xe|lan|nuoc|chiec|doan|ben|ngay|thang|van kien|hoat dong|quoc gia|bo truong|to chuc)\b|\bwhich (anniversary|edition|round|session)\b|\bwhat (number|anniversary)\b|\b(lan|phien|vong) thu (may|bao nhieu)\b|\bso may\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (date|day|year|month)\b|\bon what (date|day)\b|\bkhi nao\b|\bbao gio\b|\bluc nao\b|\b(ngay|thang|(?<!viet )nam|thoi gian|thoi diem|hom) nao\b|\bngay bao nhieu\b|\b(ngay|thang|nam) may\b")),
     ("where", re.compile(r"\bwhere\b|\bwhereabouts\b|\bwhat (venue|location|place)\b|\b(in )?which (\w+ ){0,2}(province|district|city|country|place|venue|location|border gate|town|village)\b|\bo dau\b|\btai dau\b|\b(noi|tinh|huyen|dia diem|thanh pho|cua khau) nao\b")),
