@@ -344,7 +344,7 @@ def build_ui(bot: ChatBot) -> gr.Blocks:
         try:
             return bot.ask(question).to_json()
         except RagError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(str(err), print_exception=False) from None
 
     private: dict[str, Any] = {"api_visibility": "private"}
     with gr.Blocks(title="Việt Nam – Lào defence news Q&A") as demo:

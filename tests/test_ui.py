@@ -348,11 +348,13 @@ def test_uploads_over_the_size_limit_are_refused_by_the_server(bot, server_url):
     assert not Path(small.json()[0]).with_name("big.txt").exists()
 
 
-def test_api_lists_only_ask_and_reports_user_errors_in_one_line(server_url):
+def test_api_lists_only_ask_and_reports_user_errors_in_one_line(server_url, capfd):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     client = Client(server_url, verbose=False)
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
+    capfd.readouterr()
     with pytest.raises(AppError, match=re.escape("The question is empty. Type a question about the articles.")):
         client.predict("   ", api_name="/ask")
+    assert "Traceback" not in "".join(capfd.readouterr())  # a user's mistake is no server error
