@@ -304,6 +304,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # "những hoạt động gì": the sentence naming activities and listing them ("như: ...")
         ("Chương trình giao lưu quốc phòng biên giới đầu tiên năm 2021 có những hoạt động gì?", SIGNING_ARTICLE,
          r"tuan tra"),
+        # ... and in English: "activities" is "hoạt động" (the lexicon)
+        ("What activities took place during the first Vietnam-Laos border defence friendship exchange?",
+         SIGNING_ARTICLE, r"tuan tra"),
         # "when": the article that reports the day ("Ngày 12/12, ...") before a later one recalling the month;
         # five of its chunks reach the answerer
         ("When did the first border friendship exchange take place?", SIGNING_ARTICLE, r"ngay 12/12"),
