@@ -33,6 +33,8 @@ from rag.text import expanded_syllables, lexical_tokens
 # characters; a question cut at RAG_MAX_QUESTION_CHARS (1000) plus its terms would be ~1.5x
 # that and cost ~2x the embedding time of the longest real question.
 DENSE_QUERY_CHARS = 600
+# The lexical best chunk joins the hits when its article is among this many top hits
+LEXICAL_RESCUE_TOP = 3
 
 @dataclass(frozen=True)
 class Hit:
@@ -214,7 +216,8 @@ class HybridRetriever(BaseRetriever):
     ) -> Retrieval:
         """Rank chunks for ``query``; ``within`` keeps only articles published in that period.
 
-        A question with parts is retrieved part by part; its hits interleave the parts'.
+        A question with parts is retrieved part by part; its hits interleave the parts'. One hit
+        more than ``k`` may come back: the lexical best chunk of an article among the top hits.
         """
         if not query.parts:
             return self._retrieve_one(query, query_vector, k, within)
@@ -271,6 +274,12 @@ class HybridRetriever(BaseRetriever):
         for row in fused:
             fused[row] += self.date_weight * float(dates[row])
         ranked = self._diversify(sorted(fused, key=lambda r: (-fused[r], r)), k)
+        # the chunk lexical search ranks first, from an article the top hits are about, joins them
+        # even when the fused rank or the per-article cap left it out: it holds the question's rarest
+        # words ("Bộ Tư lệnh BĐBP") where the article's other chunks only share its common ones
+        if lex_order and lex_order[0] not in ranked and chunks[lex_order[0]].article_id in {
+                chunks[r].article_id for r in ranked[:LEXICAL_RESCUE_TOP]}:
+            ranked.append(lex_order[0])
         hits = [
             Hit(chunks[r], r, fused[r], dense.get(r), float(lexical[r]), float(dates[r])) for r in ranked
         ]

@@ -94,6 +94,20 @@ def test_a_day_reaches_the_whole_article_that_reports_it(bot: ChatBot) -> None:
     assert bot.retrieve("What was signed in December 2021?").hits[0].chunk.article_id == SIGNING_ARTICLE
 
 
+def test_the_lexical_best_chunk_of_a_top_article_is_never_cut(bot: ChatBot) -> None:
+    # "Bộ Tư lệnh BĐBP" stands in one chunk of the 2020 article; its dense rank is low and the
+    # fused ranking keeps three other chunks of that article before it
+    question = "Who spoke for the Vietnam Border Guard Command at the meeting with the Lao attachés?"
+    retriever = bot.retriever
+    query = analyze(question)
+    lexical = retriever.bm25.scores(retriever.query_terms(query))
+    best = retriever.index.chunks[int(lexical.argmax())]
+    assert "Bộ Tư lệnh BĐBP" in best.text
+    hits = bot.retrieve(question).hits
+    assert best.id in {h.chunk.id for h in hits}
+    assert best.article_id in {h.chunk.article_id for h in hits[:3]}
+
+
 def test_date_range_filter(bot: ChatBot) -> None:
     result = bot.retrieve("What was signed?", within=(date(2025, 1, 1), None))
     assert {h.chunk.article_id for h in result.hits} == {"003_f334f3650929ce75"}
