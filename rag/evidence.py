@@ -82,6 +82,11 @@ _ASKS_WORDING = re.compile(
 _ASKS_WHY = re.compile(r"^why\b|\b(vi sao|tai sao|ly do|de lam gi|nham muc dich gi|vi le gi)\b")
 # Words that give a reason or a purpose, with their tone marks ("đề" in "đề nghị" is not "để")
 _REASON = re.compile(r"(?<!\w)(do|vì|bởi|nhằm|để|vừa được|nhờ|vì vậy|nên|với kinh nghiệm|trên cơ sở|xuất phát từ)(?!\w)(?![^,.;]* dẫn đầu)")  # "do X dẫn đầu": led by X
+# "Why was the delegation in Vietnam?", "vì sao đoàn sang Việt Nam": being somewhere is explained by
+# what one came to attend or the visit itself ("đang thăm chính thức Việt Nam và dự Lễ kỷ niệm ...")
+_ASKS_WHY_THERE = re.compile(r"^why (was|were|did|had|has|have|is|are) (\S+ ){1,8}?(in|to|visit|visiting|come|came|travel|"
+                             r"travelled|traveled|go|went|there)\b|\b(vi sao|tai sao|ly do)\b(.* )?(sang|den|tham|o|co mat) ")
+_ATTENDING = re.compile(r"(?<!\w)(dự|tham dự|thăm chính thức|thăm hữu nghị|thăm làm việc)(?!\w)")
 _QUOTED = re.compile(r"[\"“”«»][^\"“”«»]{3,}[\"“”«»]")
 
 
@@ -393,7 +398,10 @@ def type_fit(text: str, pad: str, dates: Sequence[str], query: Query, table: Sen
     if _ASKS_WORDING.search(fold(query.text)):  # a motto or a phrase is quoted
         return 1.0 if _QUOTED.search(text) else 0.0
     if _ASKS_WHY.search(fold(query.text)):  # a reason or a purpose: "do bão lũ", "để chào mừng"
-        return 1.0 if _REASON.search(text.lower()) else 0.0
+        lower = text.lower()
+        if _ASKS_WHY_THERE.search(fold(query.text)) and _ATTENDING.search(lower):
+            return 1.0
+        return 1.0 if _REASON.search(lower) else 0.0
     if ASKS_CHARACTER.search(fold(query.text)):  # "how did he describe X": "X là ..."
         return 1.0 if defines(pad, query, table) else 0.0
     if qtype == "what" and lists_focus(pad, query, table, text):  # "what challenges": "các thách thức ... như: dịch bệnh, ..."

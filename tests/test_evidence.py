@@ -175,6 +175,11 @@ def test_type_fit(bot: ChatBot) -> None:
     assert fit("Why did the minister express sympathy?", "Thiếu tướng đề nghị hai bên phối hợp") == 0.0
     assert fit("Why did they meet?", "Đoàn do Đại tướng Phan Văn Giang dẫn đầu") == 0.0  # "do ... dẫn đầu": led by
     assert fit("Why was Vietnam ready to help?", "Với kinh nghiệm tổ chức các hoạt động lớn, Bộ Quốc phòng sẵn sàng hỗ trợ") == 1.0
+    # why someone was somewhere: the visit or the event they came to attend
+    visit = "đoàn đại biểu Bộ Quốc phòng Lào đang thăm chính thức Việt Nam và dự Lễ kỷ niệm 80 năm"
+    assert fit("Why was the Lao defence delegation in Vietnam in December 2024?", visit) == 1.0
+    assert fit("Vì sao đoàn Lào sang Việt Nam?", visit) == 1.0
+    assert fit("Why did the delegation sign the plan?", visit) == 0.0  # not a question of being there
     # "what did X share": the passage saying it with that verb, half a fit; "say" is any statement
     assert fit("What did the Lao minister share with Vietnam?", "Khamliang chia sẻ trước những thiệt hại do bão lũ") == 0.5
     assert fit("What did the Lao minister share with Vietnam?", "Khamliang đánh giá cao kết quả hợp tác") == 0.0
