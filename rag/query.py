@@ -121,7 +121,7 @@ _NOT_IN_NOUN_PHRASE = (r"(of|in|on|at|to|for|from|by|with|did|does|do|was|were|i
                        r"brought|took|gave|made|sent|led|met|came|went|saw|held|told|said|got|kept|paid|won|"
                        r"brings|takes|gives|makes|sends|leads|meets|comes|prompted|caused|drew)")
 # "là giai đoạn nào", "which period": a span of years ("giai đoạn 2025-2029") is asked for
-ASKS_SPAN = re.compile(r"\b(la|thuoc) (nhung |cac )?(giai doan|thoi ky) nao\b|\b(which|what) (period|phase)\b")
+ASKS_SPAN = re.compile(r"\b(la|thuoc|ap dung( cho| trong)?|danh cho|cho) (nhung |cac )?(giai doan|thoi ky) nao\b|\b(which|what) (period|phase)\b")
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # "Nghị định thư ... là giai đoạn nào": the span a document covers, not a signing or a date
     ("what", ASKS_SPAN),

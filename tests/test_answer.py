@@ -204,6 +204,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
          r"giai doan 2025-2029"),
         ("Nghị định thư hợp tác quốc phòng mà Đại tướng Phan Văn Giang nhắc đến năm 2022 là giai đoạn nào?",
          "002_7e366184e7ef7842", r"giai doan 2020 - 2024"),
+        ("Nghị định thư hợp tác quốc phòng Việt - Lào mới nhất áp dụng giai đoạn nào?", "003_f334f3650929ce75",
+         r"giai doan 2025-2029"),
         ("Who headed the Lao delegation at the border exchange in Dec 2021?", SIGNING_ARTICLE, r"chansamone"),
         ("Ông Khamliang Outhakaysone giữ chức vụ gì vào tháng 6/2022?", "002_7e366184e7ef7842",
          r"tong tham muu truong"),

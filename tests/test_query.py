@@ -61,6 +61,7 @@ def test_language(question: str, lang: str) -> None:
         ("Thiếu tướng Lê Đức Thái đại diện đơn vị nào?", "what"),  # "đơn vị nào" is a unit, not "vị nào"
         ("Vị tướng nào dẫn đầu đoàn Lào?", "who"),
         ("Nghị định thư hiện nay là giai đoạn nào?", "what"),  # a span of years, not a signing
+        ("Nghị định thư mới nhất áp dụng giai đoạn nào?", "what"),
         ("Diễn tập diễn ra vào ngày nào?", "when"),
         # a leading date sets the scene: "when" later in the question is a clause, not what is asked
         ("In June 2022, what did the two chiefs of general staff agree on when they met?", "what"),
