@@ -36,6 +36,7 @@ from rag.evidence import (
     covers,
     editions,
     ordinals,
+    posts_near,
     type_fit,
     unsaid_terms,
 )
@@ -166,6 +167,9 @@ _COMMANDER_SAID = re.compile(r"(?<! bo )(?<! ban )(?<! hoi nghi )\b(tu lenh|chi 
 _YEAR_RANGE = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b")
 # "the current protocol", "mới nhất": the newest article's, when the question names no period
 _ASKS_LATEST = re.compile(r"\b(latest|newest|most recent|current|currently|hien nay|hien tai|hien hanh|moi nhat)\b")
+# "Ông X từng giữ những chức vụ nào", "what positions has X held": each post he held, across articles
+_ASKS_POSTS_HELD = re.compile(r"\btung (giu|dam nhiem|dam nhan|nam giu)\b|\b(nhung|cac) (chuc vu|cuong vi|chuc danh)\b|"
+                              r"\b(posts|positions|titles|roles|offices)\b.*\b(held|holds|hold|occupied|had)\b")
 # Words that say someone was at an event ("cùng dự cuộc tiếp"), not which event it was
 _ATTENDING_WORDS = frozenset(["cung", "du", "tham", "co", "mat", "tai", "trong", "cuoc", "buoi", "gia"])
 # "Which minister attended the PM's meeting with ...": an event the question gives its people
@@ -348,6 +352,7 @@ class _Pick:
     weights: dict[int, float]
     chosen: list[_Candidate]
     support: float
+    parallel: bool = False  # each chosen sentence answers in its own right (his posts in two years)
 
 
 class ExtractiveAnswerer:
@@ -684,6 +689,9 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
                 covered |= cand.covered
                 type_ok = type_ok or cand.fit >= 1.0
+        parallel = query.qtype == "rank" and bool(query.names) and bool(_ASKS_POSTS_HELD.search(fold(query.text)))
+        if parallel:
+            chosen = self._posts_held(chosen, candidates[:8], query.names)
         goes_on = self._goes_on(best, query, weights)
         if goes_on is not None and all(c.sid != goes_on.sid for c in chosen):
             chosen.insert(1, goes_on)
@@ -693,7 +701,22 @@ class ExtractiveAnswerer:
             if near is not None:
                 chosen.insert(1, near)
         support = self._support(chosen, query, weights)
-        return _Pick(query, weights, self._with_antecedents(chosen)[: self.max_sentences], support)
+        return _Pick(query, weights, self._with_antecedents(chosen)[: self.max_sentences], support, parallel)
+
+    def _posts_held(self, chosen: list[_Candidate], candidates: list[_Candidate],
+                    names: Sequence[str]) -> list[_Candidate]:
+        """For "what posts has X held": the best passage giving X a post first, then each one
+        giving him a post none before did (his posts in 2022 and in 2024 are in two articles)."""
+        def posts(cand: _Candidate) -> set[str]:
+            return posts_near(self.table.sentences[cand.sid].padded, names, self.table.persons)
+
+        out: list[_Candidate] = []
+        held: set[str] = set()
+        for cand in [*(c for c in chosen if posts(c)), *candidates]:
+            if len(out) < self.max_sentences and cand not in out and posts(cand) - held:
+                out.append(cand)
+                held |= posts(cand)
+        return out or chosen
 
     def _with_antecedents(self, chosen: list[_Candidate]) -> list[_Candidate]:
         """Put the sentence before in front of a chosen one whose subject it is ("Đây là sự
@@ -900,10 +923,11 @@ class ExtractiveAnswerer:
     # ---- composing the answer
 
     def _quote(self, sid: int, query: Query, weights: dict[int, float], limit: int,
-               from_start: bool = False) -> tuple[int, int]:
+               from_start: bool = False, posts: bool = False) -> tuple[int, int]:
         """Offsets of the sentence, or for one over ``limit`` the clause window that covers most
         of the question's own concepts (not the scene's: the sentence was chosen with them)
-        (on a tie the later one, or the earlier one for a sentence quoted ``from_start``)."""
+        (on a tie the later one, or the earlier one for a sentence quoted ``from_start``);
+        with ``posts``, one giving the person asked about a post."""
         sent = self.table.sentences[sid]
         if len(sent.text) <= limit:
             return sent.start, sent.end
@@ -921,6 +945,8 @@ class ExtractiveAnswerer:
                 value = sum(w for i, w in weights.items() if w and query.concepts[i].weight >= 1.0 and covers(
                     piece, query.concepts[i])) / total
                 value += _WINDOW_TYPE * type_fit(sent.text[s:e], piece, dates, query, self.table) + 0.01 * (e - s) / limit
+                if posts and posts_near(piece, query.names, self.table.persons):
+                    value += _WINDOW_TYPE
                 # what a clause says follows its verb: later wins a tie
                 value += 0.01 * (len(sent.text) - s if from_start else e) / len(sent.text)
                 if value > best[0]:
@@ -935,6 +961,7 @@ class ExtractiveAnswerer:
         """Quote the chosen sentences, best first, trimming long ones so the text fits 600 characters."""
         lead = _MESSAGES[query.lang]["lead"]
         order: list[tuple[_Pick, _Candidate]] = []
+        main: list[bool] = []  # a part's best sentence (or any of a parallel part's), not a complement
         seen: set[int] = set()
         for rank in range(self.max_sentences):  # each part's best, then each part's next, ...
             for pick in picks:
@@ -942,15 +969,18 @@ class ExtractiveAnswerer:
                 if rank < len(pick.chosen) and fresh:
                     seen.add(fresh[0].sid)
                     order.append((pick, fresh[0]))
+                    main.append(rank == 0 or pick.parallel)
         order = order[: max(self.max_sentences, len(picks))]
+        main = main[: len(order)]
         overhead = len(" 00/00/0000: “……” [0]") + (len(" (article of 00/00/0000)") if query.qtype == "when" else 0)
-        firsts = min(len(picks), len(order))
         while order:
             limits = [len(self.table.sentences[c.sid].text) for _, c in order]
             room = MAX_ANSWER_CHARS - len(lead) - overhead * len(order)
+            firsts = sum(main)
             # shorten complements first (least important first), then the parts' best sentences
-            for i in [*range(len(order) - 1, firsts - 1, -1), *range(firsts - 1, -1, -1)]:
-                floor = 150 if i >= firsts else max(150, 420 // firsts)
+            backwards = range(len(order) - 1, -1, -1)
+            for i in [*(i for i in backwards if not main[i]), *(i for i in backwards if main[i])]:
+                floor = 150 if not main[i] else max(150, 420 // firsts)
                 excess = sum(limits) - room
                 if excess <= 0:
                     break
@@ -958,14 +988,15 @@ class ExtractiveAnswerer:
             if sum(limits) <= room:
                 break
             order.pop()  # the least important sentence does not fit
-            firsts = min(firsts, len(order))
+            main.pop()
         pieces: list[tuple[Citation, str]] = []
-        for rank, ((pick, cand), limit) in enumerate(zip(order, limits, strict=True)):
+        for (pick, cand), limit, is_main in zip(order, limits, main, strict=True):
             sent = self.table.sentences[cand.sid]
             article = self.index.articles[sent.article_id]
-            start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on)
+            start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on,
+                                     posts=pick.parallel)
             quote = article.body[start:end]
-            if rank >= firsts and len(quote) < _MIN_COMPLEMENT and end - start < sent.end - sent.start:
+            if not is_main and len(quote) < _MIN_COMPLEMENT and end - start < sent.end - sent.start:
                 continue  # a scrap of a complement ("Ngay sau lễ đón…") says nothing
             when = self._when(article, start, end, query)
             text = f"{when}: “{'…' if start > sent.start else ''}{quote}{'…' if end < sent.end else ''}”"

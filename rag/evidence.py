@@ -496,6 +496,48 @@ def anniversaries(folded: str) -> set[int]:
     return said | {int(m.group(1) or m.group(2)) for m in _ANNIVERSARY_EN.finditer(folded)}
 
 
+_POST_WINDOW = 24  # words: how far after the name of the person holding it a post may stand
+_POST_BEFORE = 10  # ... and how far before it ("Tổng Tham mưu trưởng QĐND Lào Khamliang ...")
+_MANY = {"hai", "ba", "cac", "nhung", "num2", "num3"}  # "ba Bộ trưởng": posts of several people
+# A verb between a post and the name after it: the post is its subject's ("X, Thứ trưởng, chủ trì
+# lễ đón Trung tướng Khamliang")
+_POST_BREAKS = {"chu", "tri", "don", "tiep", "gap", "tham", "chao", "du", "ky", "hoi", "dam", "cung", "va", "voi"}
+
+
+def posts_near(pad: str, names: Sequence[str], others: Sequence[str] = ()) -> set[str]:
+    """The posts a padded passage gives one of ``names``: after the name ("Thượng tướng Khamliang
+    Outhakaysone, Bộ trưởng Quốc phòng Lào"; "... được giao phó trọng trách Thứ trưởng") up to
+    the name of anyone in ``others``, or just before it with no verb between ("Tổng Tham mưu
+    trưởng Quân đội nhân dân Lào Khamliang"). A post of several people ("ba Bộ trưởng") is no one's."""
+    words = pad.split()
+    found: set[str] = set()
+    stops = [o.split() for o in others if o not in names]
+
+    def posts_in(lo: int, hi: int) -> list[tuple[int, int, str]]:
+        out = []
+        for post in _POSTS:
+            step = post.split()
+            for j in range(lo, hi - len(step) + 1):
+                if words[j : j + len(step)] == step and (j == 0 or words[j - 1] not in _MANY):
+                    out.append((j, j + len(step), post))
+        return out
+
+    for name in names:
+        size = len(name.split())
+        for i in range(len(words) - size + 1):
+            if words[i : i + size] != name.split():
+                continue
+            hi = min(len(words), i + size + _POST_WINDOW)
+            for other in stops:  # someone else's name ends the window
+                for j in range(i + size, hi - len(other) + 1):
+                    if words[j : j + len(other)] == other:
+                        hi = min(hi, j)
+            found |= {p for _, _, p in posts_in(i + size, hi)}
+            found |= {p for _, end, p in posts_in(max(0, i - _POST_BEFORE), i)
+                      if not _POST_BREAKS & set(words[end:i])}
+    return found
+
+
 _EDITION_WINDOW = 10  # words: how far an edition's event name may stand from its ordinal
 
 

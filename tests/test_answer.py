@@ -650,3 +650,17 @@ def test_whom_someone_spoke_for_is_the_thay_mat_passage(bot: ChatBot, question: 
     assert not answer.abstained
     assert "thay mặt lãnh đạo Bộ Tư lệnh BĐBP, Thiếu tướng Lê Đức Thái" in answer.citations[0].quote
     check_citations(bot, answer)
+
+
+@pytest.mark.parametrize(
+    "question", ["What positions has Khamliang Outhakaysone held?", "Khamliang Outhakaysone từng giữ những chức vụ nào?"]
+)
+def test_posts_held_over_the_years_are_each_quoted(bot: ChatBot, question: str) -> None:
+    # Chief of the General Staff in 2022 (one article), Minister of Defence from 2024 (others)
+    answer = bot.ask(question)
+    text = fold(answer.text)
+    assert not answer.abstained and "tong tham muu truong" in text, answer.text
+    assert re.search(r"khamliang outhakaysone, bo truong|trong trach bo truong", text), answer.text
+    assert {c.article_id for c in answer.citations} >= {"002_7e366184e7ef7842"}
+    assert len({c.article_id for c in answer.citations}) >= 2
+    check_citations(bot, answer)

@@ -254,3 +254,24 @@ def test_a_person_named_next_to_a_country(bot: ChatBot) -> None:
     assert not table.person_near("campuchia")  # only "ba nước Việt Nam - Lào - Campuchia"
     assert table.delegation_named("lao")  # "Đoàn Bộ Tổng Tham mưu Quân đội nhân dân Lào"
     assert not table.delegation_named("campuchia")  # "quan hệ đoàn kết ... ba nước" is no delegation
+
+
+def test_posts_near_are_the_posts_of_the_person_named() -> None:
+    from rag.evidence import posts_near
+
+    name, others = ["khamliang outhakaysone"], ["nguyen tan cuong", "phan van giang"]
+    # after the name, as far as a long apposition ("được ... giao phó trọng trách Thứ trưởng ...")
+    given = padded("Chúc mừng Trung tướng Khamliang Outhakaysone được lãnh đạo Đảng, Nhà nước Lào tin tưởng giao "
+                   "phó trọng trách Thứ trưởng Bộ Quốc phòng, Tổng Tham mưu trưởng Quân đội nhân dân Lào")
+    assert posts_near(given, name, others) == {"thu truong", "tong tham muu truong"}
+    # before the name with no verb between; not the host's posts before "chủ trì Lễ đón ..."
+    assert posts_near(padded("Tổng Tham mưu trưởng Quân đội nhân dân Lào Khamliang Outhakaysone tới chào"), name,
+                      others) == {"tong tham muu truong"}
+    host = padded("Thượng tướng Nguyễn Tân Cương, Tổng Tham mưu trưởng, Thứ trưởng Bộ Quốc phòng Việt Nam chủ trì "
+                  "Lễ đón Trung tướng Khamliang Outhakaysone")
+    assert posts_near(host, name, others) == set()
+    # someone else's name ends the window; "ba Bộ trưởng" are three people's posts
+    assert posts_near(padded("Khamliang Outhakaysone tới chào Đại tướng Phan Văn Giang, Bộ trưởng"), name,
+                      others) == set()
+    assert posts_near(padded("Khamliang Outhakaysone tin tưởng Cuộc gặp giữa ba Bộ trưởng"), name, others) == set()
+
