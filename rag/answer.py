@@ -969,7 +969,7 @@ class ExtractiveAnswerer:
                 if rank < len(pick.chosen) and fresh:
                     seen.add(fresh[0].sid)
                     order.append((pick, fresh[0]))
-                    main.append(rank == 0 or pick.parallel)
+                    main.append(rank == 0 or pick.parallel or fresh[0].goes_on)
         order = order[: max(self.max_sentences, len(picks))]
         main = main[: len(order)]
         overhead = len(" 00/00/0000: “……” [0]") + (len(" (article of 00/00/0000)") if query.qtype == "when" else 0)
@@ -979,7 +979,11 @@ class ExtractiveAnswerer:
             firsts = sum(main)
             # shorten complements first (least important first), then the parts' best sentences
             backwards = range(len(order) - 1, -1, -1)
-            for i in [*(i for i in backwards if not main[i]), *(i for i in backwards if main[i])]:
+            # (a sentence going on with the best one's statement is part of it, and shortened last:
+            # "X đề nghị, ..." often names only the scene, what he proposed follows)
+            for i in [*(i for i in backwards if not main[i]),
+                      *(i for i in backwards if main[i] and not order[i][1].goes_on),
+                      *(i for i in backwards if main[i] and order[i][1].goes_on)]:
                 floor = 150 if not main[i] else max(150, 420 // firsts)
                 excess = sum(limits) - room
                 if excess <= 0:

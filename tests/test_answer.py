@@ -317,6 +317,9 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # the one chunk naming the "Bộ Tư lệnh BĐBP" ranks low on meaning; its lexical rank keeps it
         ("Who spoke for the Vietnam Border Guard Command at the meeting with the Lao attachés?",
          "004_3c74da71e6f5db71", r"le duc thai"),
+        # what he asked for goes on in the next sentence, past 150 characters of it: that one is cut last
+        ("What border problems did Major General Le Duc Thai ask the two sides to tackle?", "004_3c74da71e6f5db71",
+         r"di cu trai phep"),
         # "legal documents" are also the protocols, agreements and regulations the passage names
         ("Which border legal documents were local people urged to comply with, according to the 2020 article?",
          "004_3c74da71e6f5db71", r"moc quoc gioi"),
