@@ -320,6 +320,8 @@ def test_things_the_articles_do_not_say_abstain_in_the_question_language(bot: Ch
         # what he asked for goes on in the next sentence, past 150 characters of it: that one is cut last
         ("What border problems did Major General Le Duc Thai ask the two sides to tackle?", "004_3c74da71e6f5db71",
          r"di cu trai phep"),
+        # "tinh thần" is a lexicon concept (spirit), not the word "tinh", which also folds from "tỉnh" (province)
+        ("Việt Nam sẵn sàng hỗ trợ Lào trên tinh thần nào?", "000_365769973c54f80b", r"vo tu, trong sang"),
         # "legal documents" are also the protocols, agreements and regulations the passage names
         ("Which border legal documents were local people urged to comply with, according to the 2020 article?",
          "004_3c74da71e6f5db71", r"moc quoc gioi"),
