@@ -147,7 +147,9 @@ def test_qa_sets_are_well_formed() -> None:
         assert sum(not i.answerable for i in items) >= 5, path
         for i in items:
             assert i.answerable == bool(i.expected_sources) == bool(i.must_include), i.id
-            assert all(fold(rx) == rx for g in i.must_include for rx in g), i.id
+            # written folded (they match folded text); an escape such as \W or \D is no upper-case letter
+            plain = [re.sub(r"\\.", "", rx) for g in i.must_include for rx in g]
+            assert all(fold(rx) == rx for rx in plain), i.id
 
 
 def test_eval_command_and_wrapper(tmp_path: Path, real_settings) -> None:
