@@ -927,7 +927,7 @@ class ExtractiveAnswerer:
         """Offsets of the sentence, or for one over ``limit`` the clause window that covers most
         of the question's own concepts (not the scene's: the sentence was chosen with them)
         (on a tie the later one, or the earlier one for a sentence quoted ``from_start``);
-        with ``posts``, one giving the person asked about a post."""
+        with ``posts`` (a question about someone's post), one giving him a post."""
         sent = self.table.sentences[sid]
         if len(sent.text) <= limit:
             return sent.start, sent.end
@@ -998,7 +998,7 @@ class ExtractiveAnswerer:
             sent = self.table.sentences[cand.sid]
             article = self.index.articles[sent.article_id]
             start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on,
-                                     posts=pick.parallel)
+                                     posts=pick.parallel or (pick.query.qtype == "rank" and bool(pick.query.names)))
             quote = article.body[start:end]
             if not is_main and len(quote) < _MIN_COMPLEMENT and end - start < sent.end - sent.start:
                 continue  # a scrap of a complement ("Ngay sau lễ đón…") says nothing
