@@ -998,7 +998,7 @@ class ExtractiveAnswerer:
             sent = self.table.sentences[cand.sid]
             article = self.index.articles[sent.article_id]
             start, end = self._quote(cand.sid, pick.query, pick.weights, limit, from_start=cand.goes_on,
-                                     posts=pick.parallel or (pick.query.qtype == "rank" and bool(pick.query.names)))
+                                     posts=pick.query.qtype == "rank" and bool(pick.query.names))
             quote = article.body[start:end]
             if not is_main and len(quote) < _MIN_COMPLEMENT and end - start < sent.end - sent.start:
                 continue  # a scrap of a complement ("Ngay sau lễ đón…") says nothing
