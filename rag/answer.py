@@ -355,6 +355,11 @@ class _Pick:
     parallel: bool = False  # each chosen sentence answers in its own right (his posts in two years)
 
 
+def _led_by(candidates: list[_Candidate], lead: _Candidate) -> list[_Candidate]:
+    """The candidates with ``lead`` moved to the front."""
+    return [lead] + [c for c in candidates if c is not lead]
+
+
 class ExtractiveAnswerer:
     """Answers by quoting article sentences verbatim, no LLM.
 
@@ -659,13 +664,13 @@ class ExtractiveAnswerer:
             # names more of the scene
             fitting = [c for c in candidates[1:8] if c.fit >= 1.0 and c.score >= _CHARACTER_LEAD * candidates[0].score]
             if fitting:
-                candidates = [fitting[0]] + [c for c in candidates if c is not fitting[0]]
+                candidates = _led_by(candidates, fitting[0])
         asked = query.text.lower()
         if query.qtype == "who" and _ASKS_NEW_HOLDER.search(asked) and not _ASKS_OLD_HOLDER.search(asked):
             said = [c for c in candidates[:8] if _NEW_HOLDER_SAID.search(self.table.sentences[c.sid].text.lower())]
             if said and said[0] is not candidates[0] and said[0].fit >= 1.0 and \
                     said[0].score >= _NEW_HOLDER_LEAD * candidates[0].score:
-                candidates = [said[0]] + [c for c in candidates if c is not said[0]]
+                candidates = _led_by(candidates, said[0])
         if ASKS_SPAN.search(fold(query.text)):
             # "Nghị định thư ... là giai đoạn nào": the passage naming a span of years answers;
             # "hiện nay / current": the newest article's
@@ -674,7 +679,7 @@ class ExtractiveAnswerer:
                 spans.sort(key=lambda c: self.index.articles[self.table.sentences[c.sid].article_id].date or "",
                            reverse=True)
             if spans and spans[0] is not candidates[0]:
-                candidates = [spans[0]] + [c for c in candidates if c is not spans[0]]
+                candidates = _led_by(candidates, spans[0])
         best = candidates[0]
         chosen, covered = [best], set(best.covered)
         total = sum(weights.values()) or 1.0
@@ -707,15 +712,14 @@ class ExtractiveAnswerer:
                     names: Sequence[str]) -> list[_Candidate]:
         """For "what posts has X held": the best passage giving X a post first, then each one
         giving him a post none before did (his posts in 2022 and in 2024 are in two articles)."""
-        def posts(cand: _Candidate) -> set[str]:
-            return posts_near(self.table.sentences[cand.sid].padded, names, self.table.persons)
-
+        posts = {c.sid: posts_near(self.table.sentences[c.sid].padded, names, self.table.persons)
+                 for c in [*chosen, *candidates]}
         out: list[_Candidate] = []
         held: set[str] = set()
-        for cand in [*(c for c in chosen if posts(c)), *candidates]:
-            if len(out) < self.max_sentences and cand not in out and posts(cand) - held:
+        for cand in [*(c for c in chosen if posts[c.sid]), *candidates]:
+            if len(out) < self.max_sentences and all(c.sid != cand.sid for c in out) and posts[cand.sid] - held:
                 out.append(cand)
-                held |= posts(cand)
+                held |= posts[cand.sid]
         return out or chosen
 
     def _with_antecedents(self, chosen: list[_Candidate]) -> list[_Candidate]:
